@@ -1,0 +1,35 @@
+package refclock
+
+import "time"
+
+// TimeMsg is what the receiver said about time in one NMEA sentence.
+type TimeMsg struct {
+	// UTC is the time of day the sentence names, with its date (from the
+	// sentence or the last date seen). For time-bearing sentences after a
+	// pulse this is the UTC second that began at that pulse.
+	UTC time.Time
+	// Received is the local clock reading when the sentence's end was read.
+	Received time.Time
+	// Valid is the receiver's own verdict (RMC status A, GGA quality > 0).
+	Valid bool
+	// Fix is 0 (none), 2 (2D) or 3 (3D) as last reported by GSA; 0 if unknown.
+	Fix int
+	// Sats is the number of satellites used, 0 if unknown.
+	Sats int
+	// Sentence is the sentence type that carried the time, e.g. "RMC".
+	Sentence string
+}
+
+// Sample is one measurement of the local clock against the reference.
+type Sample struct {
+	// Local is the local clock reading the measurement refers to (for a
+	// pulse: the pulse's timestamp).
+	Local time.Time
+	// Offset is reference - local at Local: positive means the local clock
+	// is behind (slow).
+	Offset time.Duration
+	// Err is the estimated (1 sigma) error of Offset.
+	Err time.Duration
+	// RefID is "PPS" for a pulse-locked sample, "GPS" for NMEA alone.
+	RefID string
+}
