@@ -1,11 +1,12 @@
 module github.com/gnomon-ntp/gnomon
 
-go 1.25
+go 1.25.0
 
 require (
 	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/adrianmo/go-nmea v1.10.0 // indirect
 	github.com/beevik/ntp v1.6.0 // indirect
+	github.com/jonboulle/clockwork v0.5.0 // indirect
 	github.com/tarm/serial v0.0.0-20180830185346-98f6abe2eb07 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
