@@ -1,0 +1,58 @@
+package simhat
+
+import (
+	"fmt"
+	"time"
+)
+
+// The hat's fixed position and constellation: a receiver on a roof near
+// Greenwich with a healthy 3D fix, as a u-blox M8 (GPS+GLONASS, talker GN,
+// NMEA 4.0 sentence layout) reports it.
+const (
+	lat      = "5128.61200"
+	latHemi  = "N"
+	lon      = "00000.46000"
+	lonHemi  = "W"
+	altitude = "45.3"
+	geoidSep = "47.0"
+	numSats  = 9
+	pdop     = "1.62"
+	hdop     = "0.94"
+	vdop     = "1.32"
+)
+
+var satIDs = []int{2, 5, 12, 13, 15, 18, 20, 25, 29}
+
+// checksum is the NMEA 0183 checksum: the XOR of every byte between '$' and '*'.
+func checksum(body string) byte {
+	var c byte
+	for i := 0; i < len(body); i++ {
+		c ^= body[i]
+	}
+	return c
+}
+
+// sentence frames body as "$body*CS\r\n".
+func sentence(body string) string {
+	return fmt.Sprintf("$%s*%02X\r\n", body, checksum(body))
+}
+
+// Sentences returns the NMEA burst a receiver sends after the pulse that began
+// UTC second sec: RMC, GGA and GSA, each with a valid checksum and CR LF.
+func Sentences(sec time.Time) []string {
+	t := sec.UTC()
+	hms := fmt.Sprintf("%02d%02d%02d.00", t.Hour(), t.Minute(), t.Second())
+	dmy := fmt.Sprintf("%02d%02d%02d", t.Day(), int(t.Month()), t.Year()%100)
+	rmc := fmt.Sprintf("GNRMC,%s,A,%s,%s,%s,%s,0.011,,%s,,,A", hms, lat, latHemi, lon, lonHemi, dmy)
+	gga := fmt.Sprintf("GNGGA,%s,%s,%s,%s,%s,1,%02d,%s,%s,M,%s,M,,", hms, lat, latHemi, lon, lonHemi, numSats, hdop, altitude, geoidSep)
+	gsa := "GNGSA,A,3"
+	for i := 0; i < 12; i++ {
+		if i < len(satIDs) {
+			gsa += fmt.Sprintf(",%02d", satIDs[i])
+		} else {
+			gsa += ","
+		}
+	}
+	gsa += "," + pdop + "," + hdop + "," + vdop
+	return []string{sentence(rmc), sentence(gga), sentence(gsa)}
+}
