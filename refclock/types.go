@@ -16,6 +16,10 @@ type TimeMsg struct {
 	Fix int
 	// Sats is the number of satellites used, 0 if unknown.
 	Sats int
+	// LeapSecond is true when the sentence named second 60 of a minute (a
+	// positive leap second); UTC then holds second 59 of that minute, the
+	// POSIX reading of the leap second.
+	LeapSecond bool
 	// Sentence is the sentence type that carried the time, e.g. "RMC".
 	Sentence string
 }

@@ -1,0 +1,455 @@
+package refclock
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/pps"
+)
+
+// t0 is true UTC at pulse 0 of every scenario.
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+// scenario describes a pulse train and its sentences over true seconds
+// 0..n-1. The local clock reads true + localOff + drift*t.
+type scenario struct {
+	n        int
+	localOff time.Duration
+	driftPPM float64
+	seed     uint64
+	jitter   time.Duration // sigma of the edge timestamp noise
+	// noPulse drops pulse k entirely; seqCounts makes the dropped pulse
+	// still advance the sequence number (the source saw but lost it).
+	noPulse   func(k int) bool
+	seqCounts bool
+	noMsg     func(k int) bool
+	msgDelay  func(k int) time.Duration // default 200 ms
+	label     func(k int) time.Time     // default t0 + k s
+	step      func(k int) time.Duration // local clock step applied just before pulse k
+	msgHook   func(k int, m *TimeMsg)   // last edits to the message
+	edgeHook  func(k int, e *pps.Edge)  // last edits to the edge
+}
+
+type event struct {
+	at   time.Time // local time of arrival, for ordering
+	edge *pps.Edge
+	msg  *TimeMsg
+}
+
+// run feeds the scenario to l and returns the samples with the true offset
+// (reference - local) each should equal.
+func (sc scenario) run(t *testing.T, l *Locker) (samples []Sample, want []time.Duration) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(sc.seed, 7))
+	var step time.Duration
+	local := func(tt time.Duration) time.Duration {
+		return tt + sc.localOff + step + time.Duration(sc.driftPPM*float64(tt)/1e6)
+	}
+	var evs []event
+	var seq uint64
+	type truth struct {
+		local time.Time
+		off   time.Duration
+	}
+	var truths []truth // per edge, in order
+	for k := 0; k < sc.n; k++ {
+		tt := time.Duration(k) * time.Second
+		if sc.step != nil {
+			step += sc.step(k)
+		}
+		if sc.noPulse == nil || !sc.noPulse(k) {
+			seq++
+			lt := local(tt) + time.Duration(rng.NormFloat64()*float64(sc.jitter))
+			e := pps.Edge{Time: t0.Add(lt), Seq: seq, Assert: true}
+			if sc.edgeHook != nil {
+				sc.edgeHook(k, &e)
+			}
+			truths = append(truths, truth{e.Time, tt - local(tt)}) // reference t0+tt minus local t0+local(tt)
+			evs = append(evs, event{at: e.Time, edge: &e})
+		} else if sc.seqCounts {
+			seq++
+		}
+		if sc.noMsg == nil || !sc.noMsg(k) {
+			d := 200 * time.Millisecond
+			if sc.msgDelay != nil {
+				d = sc.msgDelay(k)
+			}
+			lab := t0.Add(tt)
+			if sc.label != nil {
+				lab = sc.label(k)
+			}
+			m := TimeMsg{UTC: lab, Received: t0.Add(local(tt + d)), Valid: true, Fix: 3, Sentence: "RMC"}
+			if sc.msgHook != nil {
+				sc.msgHook(k, &m)
+			}
+			evs = append(evs, event{at: m.Received, msg: &m})
+		}
+	}
+	nEdges := 0
+	for _, ev := range evs {
+		var s Sample
+		var ok bool
+		if ev.edge != nil {
+			s, ok = l.AddEdge(*ev.edge)
+			nEdges++
+		} else {
+			s, ok = l.AddTime(*ev.msg)
+		}
+		if !ok {
+			continue
+		}
+		samples = append(samples, s)
+		w := s.Offset // GPS samples are checked by the caller
+		for i := nEdges - 1; i >= 0 && s.RefID == RefIDPPS; i-- {
+			if truths[i].local.Equal(s.Local) {
+				w = truths[i].off
+				break
+			}
+		}
+		want = append(want, w)
+	}
+	return samples, want
+}
+
+// checkPPS fails if any PPS sample is further than tol from the truth.
+func checkPPS(t *testing.T, samples []Sample, want []time.Duration, tol time.Duration) {
+	t.Helper()
+	for i, s := range samples {
+		if s.RefID != RefIDPPS {
+			continue
+		}
+		if d := (s.Offset - want[i]).Abs(); d > tol {
+			t.Errorf("sample %d at %v: offset %v, want %v (±%v)", i, s.Local, s.Offset, want[i], tol)
+		}
+	}
+}
+
+func TestLockerSign(t *testing.T) {
+	// A local clock 1 ms slow (behind) gives Offset +1 ms.
+	l := NewLocker(LockerConfig{})
+	sc := scenario{n: 5, localOff: -time.Millisecond}
+	samples, _ := sc.run(t, l)
+	if len(samples) != 4 {
+		t.Fatalf("got %d samples, want 4 (first pulse only starts the lock)", len(samples))
+	}
+	for _, s := range samples {
+		if s.Offset != time.Millisecond || s.RefID != RefIDPPS || s.Err != DefaultPPSErr {
+			t.Errorf("sample %+v: want Offset +1ms RefID PPS Err %v", s, DefaultPPSErr)
+		}
+	}
+	if !l.Locked() {
+		t.Error("not locked")
+	}
+}
+
+func TestLockerScenarios(t *testing.T) {
+	const n = 200
+	tests := []struct {
+		name string
+		sc   scenario
+		cfg  LockerConfig
+		tol  time.Duration
+		// minimum number of PPS samples, and exact counter expectations
+		minSamples int
+		check      func(t *testing.T, st LockerStats)
+	}{
+		{
+			name: "clean, clock 0.1 s ahead drifting 30 ppm, 1 µs jitter",
+			sc:   scenario{n: n, localOff: 100 * time.Millisecond, driftPPM: 30, jitter: time.Microsecond, seed: 1},
+			tol:  6 * time.Microsecond, minSamples: n - 1,
+			check: func(t *testing.T, st LockerStats) {
+				if st.Disagree+st.Stale+st.Unnumbered+st.Coasted != 0 {
+					t.Errorf("unexpected rejections %+v", st)
+				}
+			},
+		},
+		{
+			name: "S9: NMEA names k+1 for pulse k during 30 s",
+			sc: scenario{n: n, seed: 2, jitter: time.Microsecond, label: func(k int) time.Time {
+				if k >= 50 && k < 80 {
+					return t0.Add(time.Duration(k+1) * time.Second)
+				}
+				return t0.Add(time.Duration(k) * time.Second)
+			}},
+			tol: 6 * time.Microsecond, minSamples: n - 1,
+			check: func(t *testing.T, st LockerStats) {
+				if st.Disagree != 30 || st.Renumbered != 0 || st.Coasted != 30 {
+					t.Errorf("want 30 disagreements coasted, no renumbering: %+v", st)
+				}
+			},
+		},
+		{
+			name: "S9 from the first sentence: wrong lock is replaced after RelockAfter",
+			sc: scenario{n: n, seed: 3, label: func(k int) time.Time {
+				if k < 2 {
+					return t0.Add(time.Duration(k+1) * time.Second)
+				}
+				return t0.Add(time.Duration(k) * time.Second)
+			}},
+			// The first 60 s follow the wrong lock; check only the tail.
+			tol: -1, minSamples: n - 1,
+			check: func(t *testing.T, st LockerStats) {
+				if st.Renumbered != 1 {
+					t.Errorf("want one renumbering: %+v", st)
+				}
+			},
+		},
+		{
+			name: "S8: 10% of pulses missing, sequence skips them",
+			sc: scenario{n: n, seed: 4, jitter: time.Microsecond, seqCounts: true,
+				noPulse: func(k int) bool { return k%10 == 5 }},
+			tol: 6 * time.Microsecond, minSamples: n - n/10 - 1,
+			check: func(t *testing.T, st LockerStats) {
+				if st.LockLost != 0 || st.Disagree != 0 {
+					t.Errorf("lost lock: %+v", st)
+				}
+			},
+		},
+		{
+			name: "S8: 10% of pulses missing, sequence contiguous",
+			sc: scenario{n: n, seed: 5, jitter: time.Microsecond,
+				noPulse: func(k int) bool { return k%10 == 5 }},
+			tol: 6 * time.Microsecond, minSamples: n - n/10 - 1,
+			check: func(t *testing.T, st LockerStats) {
+				if st.LockLost != 0 || st.Disagree != 0 {
+					t.Errorf("lost lock: %+v", st)
+				}
+			},
+		},
+		{
+			name: "10% of sentences missing: pulses coast",
+			sc:   scenario{n: n, seed: 6, jitter: time.Microsecond, noMsg: func(k int) bool { return k%10 == 5 }},
+			tol:  6 * time.Microsecond, minSamples: n - 2,
+			check: func(t *testing.T, st LockerStats) {
+				if st.Coasted != n/10 {
+					t.Errorf("want %d coasted: %+v", n/10, st)
+				}
+			},
+		},
+		{
+			name: "late sentences (800 ms) are stale, pulses coast",
+			sc: scenario{n: n, seed: 7, msgDelay: func(k int) time.Duration {
+				if k%4 == 3 {
+					return 800 * time.Millisecond
+				}
+				return 300 * time.Millisecond
+			}},
+			tol: 0, minSamples: n - 2,
+			check: func(t *testing.T, st LockerStats) {
+				// The last pulse waits for a next edge to coast.
+				if st.Stale != n/4 || st.Coasted != n/4-1 {
+					t.Errorf("want %d stale and coasted: %+v", n/4, st)
+				}
+			},
+		},
+		{
+			name: "clock stepped by exactly -1 s at pulse 100 (sequence present)",
+			sc: scenario{n: n, seed: 8, localOff: time.Second, step: func(k int) time.Duration {
+				if k == 100 {
+					return -time.Second
+				}
+				return 0
+			}},
+			tol: 0, minSamples: n - 1,
+		},
+		{
+			name: "clock stepped by 0.3 s at pulse 100",
+			sc: scenario{n: n, seed: 9, localOff: 300 * time.Millisecond, step: func(k int) time.Duration {
+				if k == 100 {
+					return -300 * time.Millisecond
+				}
+				return 0
+			}},
+			tol: 0, minSamples: n - 1,
+		},
+		{
+			name: "edge delay 150 ns raises offset",
+			sc:   scenario{n: 10},
+			cfg:  LockerConfig{EdgeDelay: 150},
+			tol:  0, minSamples: 9,
+		},
+		{
+			name: "invalid sentences number nothing",
+			sc:   scenario{n: 20, msgHook: func(k int, m *TimeMsg) { m.Valid = false }},
+			tol:  0, minSamples: 0,
+			check: func(t *testing.T, st LockerStats) {
+				if st.Invalid != 20 || st.PPSSamples != 0 || st.Unnumbered != 20-1 {
+					t.Errorf("%+v", st)
+				}
+			},
+		},
+		{
+			name: "pulses without any NMEA give no samples",
+			sc:   scenario{n: 20, noMsg: func(int) bool { return true }},
+			tol:  0, minSamples: 0,
+		},
+		{
+			name: "sources without sequence numbers",
+			sc: scenario{n: n, seed: 10, jitter: 20 * time.Microsecond, noPulse: func(k int) bool { return k%7 == 3 },
+				edgeHook: func(k int, e *pps.Edge) { e.Seq = 0 }},
+			tol: 120 * time.Microsecond, minSamples: n - n/7 - 2,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := NewLocker(tc.cfg)
+			samples, want := tc.sc.run(t, l)
+			for i := range want {
+				want[i] += tc.cfg.EdgeDelay
+			}
+			if tc.tol >= 0 {
+				checkPPS(t, samples, want, tc.tol)
+			} else if len(samples) > 80 {
+				checkPPS(t, samples[len(samples)-80:], want[len(want)-80:], 0)
+			}
+			pps := 0
+			for _, s := range samples {
+				if s.RefID == RefIDPPS {
+					pps++
+				}
+			}
+			if pps < tc.minSamples {
+				t.Errorf("%d PPS samples, want >= %d; stats %+v", pps, tc.minSamples, l.Stats())
+			}
+			if tc.check != nil {
+				tc.check(t, l.Stats())
+			}
+		})
+	}
+}
+
+func TestLockerRenumbersAfterRelockAfter(t *testing.T) {
+	// The receiver's numbering moves by +1 s for good at pulse 50: rejected
+	// for RelockAfter (60 s), then adopted.
+	l := NewLocker(LockerConfig{})
+	sc := scenario{n: 200, label: func(k int) time.Time {
+		if k >= 50 {
+			return t0.Add(time.Duration(k+1) * time.Second)
+		}
+		return t0.Add(time.Duration(k) * time.Second)
+	}}
+	samples, _ := sc.run(t, l)
+	for i, s := range samples {
+		k := int(s.Local.Sub(t0).Round(time.Second) / time.Second)
+		want := time.Duration(0)
+		if k >= 110 {
+			want = time.Second
+		}
+		if s.Offset != want {
+			t.Fatalf("sample %d (pulse %d): offset %v, want %v", i, k, s.Offset, want)
+		}
+	}
+	if st := l.Stats(); st.Renumbered != 1 || st.Disagree != 61 {
+		t.Errorf("%+v", st)
+	}
+}
+
+func TestLockerLeapSecond(t *testing.T) {
+	// 2016-12-31 23:59:60. The kernel repeats 23:59:59, so the local clock
+	// (POSIX) reads 23:59:59 again at the leap pulse and every later pulse
+	// reads one second less than its index.
+	start := time.Date(2016, 12, 31, 23, 59, 50, 0, time.UTC)
+	l := NewLocker(LockerConfig{})
+	for k := 0; k < 20; k++ {
+		local := start.Add(time.Duration(k) * time.Second)
+		label := local
+		leap := false
+		if k >= 10 {
+			local = local.Add(-time.Second)
+			label = local
+		}
+		if k == 10 {
+			leap = true
+		}
+		if s, ok := l.AddEdge(pps.Edge{Time: local, Seq: uint64(k + 1), Assert: true}); ok {
+			t.Fatalf("pulse %d: unexpected coast sample %+v", k, s)
+		}
+		s, ok := l.AddTime(TimeMsg{UTC: label, Received: local.Add(200 * time.Millisecond), Valid: true, LeapSecond: leap})
+		if k == 0 {
+			continue
+		}
+		if !ok || s.Offset != 0 {
+			t.Fatalf("pulse %d: sample %+v %v, want offset 0", k, s, ok)
+		}
+	}
+	if st := l.Stats(); st.LeapSeconds != 1 || st.Disagree != 0 {
+		t.Errorf("%+v", st)
+	}
+}
+
+func TestLockerNMEAOnly(t *testing.T) {
+	l := NewLocker(LockerConfig{NMEADelay: 250 * time.Millisecond})
+	// Local clock 3 ms fast; sentences 250 ms after the second.
+	for k := 0; k < 5; k++ {
+		utc := t0.Add(time.Duration(k) * time.Second)
+		rx := utc.Add(253 * time.Millisecond)
+		s, ok := l.AddTime(TimeMsg{UTC: utc, Received: rx, Valid: true})
+		if !ok || s.RefID != RefIDGPS || s.Offset != -3*time.Millisecond || !s.Local.Equal(rx) || s.Err != 10*time.Millisecond {
+			t.Fatalf("second %d: %+v %v", k, s, ok)
+		}
+	}
+}
+
+func TestLockerFallsBackToNMEAAndLearnsDelay(t *testing.T) {
+	// Pulses for 30 s with sentences 180 ms after them, then pulses stop:
+	// GPS samples use the learned 180 ms, not the configured 300 ms.
+	l := NewLocker(LockerConfig{NMEADelay: 300 * time.Millisecond})
+	for k := 0; k < 40; k++ {
+		utc := t0.Add(time.Duration(k) * time.Second)
+		if k < 30 {
+			l.AddEdge(pps.Edge{Time: utc, Seq: uint64(k + 1), Assert: true})
+		}
+		s, ok := l.AddTime(TimeMsg{UTC: utc, Received: utc.Add(180 * time.Millisecond), Valid: true})
+		switch {
+		case k >= 1 && k < 30:
+			if !ok || s.RefID != RefIDPPS {
+				t.Fatalf("second %d: want PPS sample, got %+v %v", k, s, ok)
+			}
+		case k >= 33:
+			if !ok || s.RefID != RefIDGPS || s.Offset != 0 {
+				t.Fatalf("second %d: want GPS sample with offset 0, got %+v %v", k, s, ok)
+			}
+		}
+	}
+	if l.Locked() {
+		t.Error("still locked without pulses")
+	}
+	if st := l.Stats(); st.LockGained != 1 || st.LockLost != 1 {
+		t.Errorf("%+v", st)
+	}
+}
+
+func TestLockerClearEdgesIgnored(t *testing.T) {
+	l := NewLocker(LockerConfig{})
+	for k := 0; k < 5; k++ {
+		utc := t0.Add(time.Duration(k) * time.Second)
+		l.AddEdge(pps.Edge{Time: utc, Seq: uint64(k + 1), Assert: true})
+		l.AddEdge(pps.Edge{Time: utc.Add(100 * time.Millisecond), Seq: uint64(k + 1), Assert: false})
+		l.AddTime(TimeMsg{UTC: utc, Received: utc.Add(200 * time.Millisecond), Valid: true})
+	}
+	if st := l.Stats(); st.ClearEdges != 5 || st.PPSSamples != 4 {
+		t.Errorf("%+v", st)
+	}
+}
+
+func TestLockerConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  LockerConfig
+		ok   bool
+	}{
+		{"zero is defaults", LockerConfig{}, true},
+		{"defaults", DefaultLockerConfig(), true},
+		{"max delay 1 s", LockerConfig{MaxNMEADelay: time.Second}, false},
+		{"delay above max", LockerConfig{NMEADelay: 500 * time.Millisecond, MaxNMEADelay: 400 * time.Millisecond}, false},
+		{"negative lock count", LockerConfig{LockCount: -1}, false},
+		{"grid tolerance half a second", LockerConfig{GridTolerance: 500 * time.Millisecond}, false},
+		{"edge delay 1 s", LockerConfig{EdgeDelay: time.Second}, false},
+	}
+	for _, tc := range tests {
+		if err := tc.cfg.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
