@@ -1,0 +1,394 @@
+// Package config reads gnomon's TOML configuration file: unknown keys are
+// refused, and every error names the file, line and field it is about.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// Board names the hardware: hat profile, serial port, PPS input.
+	Board Board `toml:"board"`
+	// Refclock tunes the pairing of pulses with NMEA sentences.
+	Refclock Refclock `toml:"refclock"`
+	// Discipline tunes the clock discipline.
+	Discipline Discipline `toml:"discipline"`
+	// Server says where NTP is served.
+	Server Server `toml:"server"`
+	// System holds process settings: the user to run as, logging.
+	System System `toml:"system"`
+
+	file  string
+	lines map[string]int // dotted key -> line of its first appearance
+}
+
+// Board is the [board] section. Fields left out take the hat profile's value.
+type Board struct {
+	// Hat is the GPS hat profile (e.g. "uputronics"); empty means none, and
+	// then serial, baud and one PPS input must be given.
+	Hat string `toml:"hat"`
+	// Serial is the receiver's UART device, e.g. /dev/serial0.
+	Serial string `toml:"serial"`
+	// Baud is the UART speed.
+	Baud int `toml:"baud"`
+	// PPS is a kernel PPS device (/dev/ppsN, from dtoverlay=pps-gpio).
+	PPS string `toml:"pps"`
+	// PPSGPIO is the GPIO line number of the PPS signal, used through the
+	// GPIO character device when there is no /dev/ppsN; nil means unset.
+	PPSGPIO *int `toml:"pps_gpio"`
+	// GPIOChip is the GPIO chip holding PPSGPIO (e.g. gpiochip0); empty
+	// means the board's header chip.
+	GPIOChip string `toml:"gpio_chip"`
+	// Polarity is the on-time edge: "rising" (default) or "falling".
+	Polarity string `toml:"polarity"`
+	// EdgeDelay is how late the local edge stamp is after the true second
+	// (cable, receiver, level shifter), e.g. "150ns".
+	EdgeDelay time.Duration `toml:"edge_delay"`
+}
+
+// Refclock is the [refclock] section.
+type Refclock struct {
+	// NMEADelay is the receiver's typical delay from the pulse to the end of
+	// the sentence naming it.
+	NMEADelay time.Duration `toml:"nmea_delay"`
+	// MaxNMEADelay is the longest a sentence may follow its pulse and still
+	// name it (under 1 s).
+	MaxNMEADelay time.Duration `toml:"max_nmea_delay"`
+	// AcceptInvalid uses sentences the receiver marks invalid.
+	AcceptInvalid bool `toml:"accept_invalid"`
+}
+
+// Discipline is the [discipline] section.
+type Discipline struct {
+	// DriftFile keeps the learned frequency across restarts.
+	DriftFile string `toml:"drift_file"`
+	// StepThreshold is the |offset| above which the first lock steps the
+	// clock instead of slewing.
+	StepThreshold time.Duration `toml:"step_threshold"`
+}
+
+// Server is the [server] section.
+type Server struct {
+	// Listen is the UDP addresses NTP is served on, host:port each.
+	Listen []string `toml:"listen"`
+}
+
+// System is the [system] section.
+type System struct {
+	// User is the account gnomon switches to after opening its devices and
+	// sockets, keeping only CAP_SYS_TIME and CAP_NET_BIND_SERVICE. Empty
+	// means stay the user it was started as (still dropping the rest).
+	User string `toml:"user"`
+	// Group is the group to switch to; empty means User's primary group.
+	Group string `toml:"group"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `toml:"log_level"`
+}
+
+// Default values of fields the file leaves out.
+const (
+	DefaultDriftFile = "/var/lib/gnomon/drift"
+	DefaultLogLevel  = "info"
+	DefaultListen    = ":123"
+)
+
+// Default returns the configuration used for what a file leaves out.
+func Default() *Config {
+	return &Config{
+		Board: Board{Polarity: "rising"},
+		Refclock: Refclock{
+			NMEADelay:    200 * time.Millisecond,
+			MaxNMEADelay: 700 * time.Millisecond,
+		},
+		Discipline: Discipline{
+			DriftFile:     DefaultDriftFile,
+			StepThreshold: 128 * time.Millisecond,
+		},
+		Server: Server{Listen: []string{DefaultListen}},
+		System: System{LogLevel: DefaultLogLevel},
+		lines:  map[string]int{},
+	}
+}
+
+// Error is a problem with one field of the configuration file.
+type Error struct {
+	// File is the configuration file's path.
+	File string
+	// Line is the 1-based line the field is on; 0 when the field is not in
+	// the file (a default or a missing required field).
+	Line int
+	// Field is the dotted key, e.g. "board.baud".
+	Field string
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error formats as "file:line: field: msg".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Load reads and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates data, naming it file in errors. It refuses
+// keys it does not know.
+func Parse(file string, data []byte) (*Config, error) {
+	c := Default()
+	c.file = file
+	c.lines = keyLines(string(data))
+	// Decoding into a fresh value keeps a list written in the file from
+	// being appended to the default list.
+	c.Server.Listen = nil
+	md, err := toml.Decode(string(data), c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{File: file, Line: pe.Position.Line, Field: pe.LastKey, Msg: pe.Message}
+		}
+		// Type mismatches arrive as `toml: line N (last key "k"): ...`.
+		if m := typeErr.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, &Error{File: file, Line: line, Field: m[2], Msg: m[3]}
+		}
+		return nil, &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+	}
+	if !md.IsDefined("server", "listen") {
+		c.Server.Listen = []string{DefaultListen}
+	}
+	var errs []error
+	for _, k := range md.Undecoded() {
+		key := strings.Join(k, ".")
+		errs = append(errs, &Error{File: file, Line: c.lines[key], Field: key, Msg: "unknown key"})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// typeErr matches the decoder's errors for values of the wrong type.
+var typeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// File is the path the configuration was read from.
+func (c *Config) File() string { return c.file }
+
+// Line is the line the dotted key (e.g. "board.baud") is on, 0 if the file
+// does not set it.
+func (c *Config) Line(key string) int { return c.lines[key] }
+
+// Errorf returns an *Error about the dotted key, with its line: for
+// problems found after loading (an unknown hat profile, a device that will
+// not open).
+func (c *Config) Errorf(key, format string, args ...any) error {
+	return &Error{File: c.file, Line: c.lines[key], Field: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// bauds are the UART speeds the serial driver can set.
+var bauds = map[int]bool{
+	1200: true, 2400: true, 4800: true, 9600: true, 19200: true, 38400: true,
+	57600: true, 115200: true, 230400: true, 460800: true, 921600: true,
+}
+
+// Validate checks every field and returns all problems found, each an
+// *Error naming its line and field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) { errs = append(errs, c.Errorf(key, format, args...)) }
+
+	b := c.Board
+	if b.Serial != "" && !filepath.IsAbs(b.Serial) {
+		bad("board.serial", "%q is not an absolute device path", b.Serial)
+	}
+	if b.Baud != 0 && !bauds[b.Baud] {
+		bad("board.baud", "%d is not a supported baud rate (%s)", b.Baud, baudList())
+	}
+	if b.PPS != "" && !filepath.IsAbs(b.PPS) {
+		bad("board.pps", "%q is not an absolute device path such as /dev/pps0", b.PPS)
+	}
+	if b.PPSGPIO != nil {
+		if *b.PPSGPIO < 0 || *b.PPSGPIO > 1023 {
+			bad("board.pps_gpio", "%d is not a GPIO line number", *b.PPSGPIO)
+		}
+		if b.PPS != "" {
+			bad("board.pps_gpio", "set either pps (a /dev/ppsN device) or pps_gpio, not both")
+		}
+	}
+	if b.GPIOChip != "" && b.PPSGPIO == nil {
+		bad("board.gpio_chip", "is only used with pps_gpio")
+	}
+	if b.Polarity != "rising" && b.Polarity != "falling" {
+		bad("board.polarity", "%q is neither rising nor falling", b.Polarity)
+	}
+	if b.EdgeDelay < -time.Millisecond || b.EdgeDelay > time.Millisecond {
+		bad("board.edge_delay", "%v is outside -1ms..1ms", b.EdgeDelay)
+	}
+	if b.Hat == "" {
+		if b.Serial == "" {
+			bad("board.serial", "required when no hat profile is given")
+		}
+		if b.Baud == 0 {
+			bad("board.baud", "required when no hat profile is given")
+		}
+		if b.PPS == "" && b.PPSGPIO == nil {
+			bad("board.pps", "a PPS input (pps or pps_gpio) is required when no hat profile is given")
+		}
+	}
+
+	r := c.Refclock
+	if r.NMEADelay <= 0 || r.NMEADelay >= time.Second {
+		bad("refclock.nmea_delay", "%v is outside (0, 1s)", r.NMEADelay)
+	}
+	if r.MaxNMEADelay <= r.NMEADelay || r.MaxNMEADelay >= time.Second {
+		bad("refclock.max_nmea_delay", "%v must be above nmea_delay (%v) and under 1s", r.MaxNMEADelay, r.NMEADelay)
+	}
+
+	d := c.Discipline
+	if d.DriftFile != "" && !filepath.IsAbs(d.DriftFile) {
+		bad("discipline.drift_file", "%q is not an absolute path (empty disables the drift file)", d.DriftFile)
+	}
+	if d.StepThreshold <= 0 {
+		bad("discipline.step_threshold", "%v must be positive", d.StepThreshold)
+	}
+
+	if len(c.Server.Listen) == 0 {
+		bad("server.listen", "at least one address is required")
+	}
+	for _, a := range c.Server.Listen {
+		if err := CheckListen(a); err != nil {
+			bad("server.listen", "%v", err)
+		}
+	}
+
+	s := c.System
+	if s.Group != "" && s.User == "" {
+		bad("system.group", "is only used with user")
+	}
+	if _, err := ParseLogLevel(s.LogLevel); err != nil {
+		bad("system.log_level", "%v", err)
+	}
+	return errors.Join(errs...)
+}
+
+// CheckListen reports whether addr is a usable host:port for a UDP listener
+// (host may be empty for every address, port 1..65535).
+func CheckListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %w", addr, err)
+	}
+	if host != "" && net.ParseIP(host) == nil {
+		return fmt.Errorf("%q: host %q is not an IP address", addr, host)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("%q: port %q is not 1..65535", addr, port)
+	}
+	return nil
+}
+
+func baudList() string {
+	var l []int
+	for b := range bauds {
+		l = append(l, b)
+	}
+	sort.Ints(l)
+	s := make([]string, len(l))
+	for i, b := range l {
+		s[i] = strconv.Itoa(b)
+	}
+	return strings.Join(s, ", ")
+}
+
+// keyLines maps each dotted key in a TOML document to the line where it is
+// first set (or, for a table, declared). It reads only what the decoder has
+// accepted already, so it need not handle errors; values spanning lines
+// (multi-line strings, arrays) are skipped over.
+func keyLines(doc string) map[string]int {
+	lines := map[string]int{}
+	var table []string
+	open := "" // closing delimiter of a multi-line value in progress
+	for i, raw := range strings.Split(doc, "\n") {
+		n := i + 1
+		line := strings.TrimSpace(raw)
+		if open != "" {
+			if strings.Contains(line, open) {
+				open = ""
+			}
+			continue
+		}
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if line[0] == '[' {
+			h := strings.Trim(line[:strings.IndexByte(line+"]", ']')], "[ \t")
+			table = splitKey(h)
+			set(lines, table, n)
+			continue
+		}
+		eq := strings.IndexByte(line, '=')
+		if eq < 0 {
+			continue
+		}
+		key := append(append([]string{}, table...), splitKey(line[:eq])...)
+		set(lines, key, n)
+		val := strings.TrimSpace(line[eq+1:])
+		switch {
+		case strings.HasPrefix(val, `"""`) && strings.Count(val, `"""`) == 1:
+			open = `"""`
+		case strings.HasPrefix(val, "'''") && strings.Count(val, "'''") == 1:
+			open = "'''"
+		case strings.HasPrefix(val, "[") && strings.Count(val, "[") > strings.Count(val, "]"):
+			open = "]"
+		}
+	}
+	return lines
+}
+
+func set(lines map[string]int, key []string, n int) {
+	k := strings.Join(key, ".")
+	if _, ok := lines[k]; !ok {
+		lines[k] = n
+	}
+}
+
+// splitKey splits a dotted TOML key, dropping quotes and spaces around parts.
+func splitKey(s string) []string {
+	parts := strings.Split(s, ".")
+	for i, p := range parts {
+		parts[i] = strings.Trim(strings.TrimSpace(p), `"'`)
+	}
+	return parts
+}

@@ -1,0 +1,168 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const good = `# a Pi with an Uputronics hat
+[board]
+hat = "uputronics"
+pps = "/dev/pps0"
+edge_delay = "150ns"
+
+[refclock]
+nmea_delay = "250ms"
+
+[discipline]
+drift_file = "/var/lib/gnomon/drift"
+
+[server]
+listen = [
+  "0.0.0.0:123",
+  "[::]:123",
+]
+
+[system]
+user = "gnomon"
+log_level = "debug"
+`
+
+func TestParseGood(t *testing.T) {
+	c, err := Parse("gnomon.toml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Board.Hat != "uputronics" || c.Board.PPS != "/dev/pps0" || c.Board.EdgeDelay != 150*time.Nanosecond {
+		t.Errorf("board = %+v", c.Board)
+	}
+	if c.Refclock.NMEADelay != 250*time.Millisecond || c.Refclock.MaxNMEADelay != 700*time.Millisecond {
+		t.Errorf("refclock = %+v (max_nmea_delay should keep its default)", c.Refclock)
+	}
+	if got := strings.Join(c.Server.Listen, " "); got != "0.0.0.0:123 [::]:123" {
+		t.Errorf("listen = %q", got)
+	}
+	if c.System.User != "gnomon" || c.System.LogLevel != "debug" || c.Board.Polarity != "rising" {
+		t.Errorf("system = %+v, polarity %q", c.System, c.Board.Polarity)
+	}
+	for key, line := range map[string]int{"board": 2, "board.hat": 3, "refclock.nmea_delay": 8, "server.listen": 14, "system.log_level": 21} {
+		if got := c.Line(key); got != line {
+			t.Errorf("Line(%q) = %d, want %d", key, got, line)
+		}
+	}
+}
+
+func TestDefaultsWhenLeftOut(t *testing.T) {
+	c, err := Parse("x.toml", []byte("[board]\nhat = \"adafruit\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Server.Listen) != 1 || c.Server.Listen[0] != DefaultListen || c.Discipline.DriftFile != DefaultDriftFile {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+}
+
+// fieldErr parses doc and returns its single *Error.
+func fieldErrs(t *testing.T, doc string) []*Error {
+	t.Helper()
+	_, err := Parse("gnomon.toml", []byte(doc))
+	if err == nil {
+		t.Fatalf("Parse accepted:\n%s", doc)
+	}
+	var out []*Error
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var fe *Error
+		if !errors.As(err, &fe) {
+			t.Fatalf("error %v (%T) is not an *Error", err, err)
+		}
+		out = append(out, fe)
+	}
+	walk(err)
+	return out
+}
+
+func TestErrorsNameLineAndField(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc string
+		line      int
+		field     string
+		msg       string
+	}{
+		{"unknown key", "[board]\nhat = \"uputronics\"\nbuad = 9600\n", 3, "board.buad", "unknown key"},
+		{"unknown section", "[board]\nhat = \"x\"\n\n[sever]\n", 4, "sever", "unknown key"},
+		{"bad baud", "[board]\nhat = \"x\"\nbaud = 9601\n", 3, "board.baud", "not a supported baud rate"},
+		{"bad duration", "[board]\nhat = \"x\"\n[refclock]\n\nnmea_delay = \"2 seconds\"\n", 5, "refclock.nmea_delay", "invalid duration"},
+		{"delay order", "[board]\nhat = \"x\"\n[refclock]\nnmea_delay = \"300ms\"\nmax_nmea_delay = \"250ms\"\n", 5, "refclock.max_nmea_delay", "above nmea_delay"},
+		{"bad listen", "[board]\nhat = \"x\"\n[server]\nlisten = [\"localhost:ntp\"]\n", 4, "server.listen", "not an IP address"},
+		{"bad level", "[board]\nhat = \"x\"\n[system]\nlog_level = \"loud\"\n", 4, "system.log_level", "not one of"},
+		{"relative drift", "[board]\nhat = \"x\"\n[discipline]\ndrift_file = \"drift\"\n", 4, "discipline.drift_file", "absolute"},
+		{"syntax", "[board]\nhat = \"x\"\nbaud = = 3\n", 3, "", "expected value"},
+		{"no hat needs serial", "[board]\nbaud = 9600\npps = \"/dev/pps0\"\n", 0, "board.serial", "required"},
+		{"both pps inputs", "[board]\nhat = \"x\"\npps = \"/dev/pps0\"\npps_gpio = 18\n", 4, "board.pps_gpio", "not both"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := fieldErrs(t, tc.doc)
+			fe := errs[0]
+			if fe.Line != tc.line || !strings.Contains(fe.Field+" "+fe.Msg, tc.field) || !strings.Contains(fe.Msg, tc.msg) {
+				t.Errorf("got %q (line %d field %q), want line %d field %q message containing %q", fe, fe.Line, fe.Field, tc.line, tc.field, tc.msg)
+			}
+			if tc.line > 0 && !strings.HasPrefix(fe.Error(), "gnomon.toml:") {
+				t.Errorf("%q does not start with the file name", fe)
+			}
+		})
+	}
+}
+
+func TestTypeMismatchNamesLineAndKey(t *testing.T) {
+	_, err := Parse("g.toml", []byte("[board]\nhat = \"x\"\nbaud = \"fast\"\n"))
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Line != 3 || fe.Field != "board.baud" || !strings.Contains(fe.Msg, "incompatible types") {
+		t.Errorf("err = %v, want an *Error naming line 3 and board.baud", err)
+	}
+}
+
+func TestAllErrorsReported(t *testing.T) {
+	errs := fieldErrs(t, "[board]\nhat = \"x\"\nbaud = 7\n[system]\nlog_level = \"loud\"\n")
+	if len(errs) != 2 {
+		t.Errorf("got %d errors (%v), want 2", len(errs), errs)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "g.toml")
+	if err := os.WriteFile(p, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.File() != p {
+		t.Errorf("File() = %q", c.File())
+	}
+	if _, err := Load(p + ".missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(missing) = %v, want ErrNotExist", err)
+	}
+	if e := c.Errorf("board.hat", "unknown hat %q", "x"); e.Error() != p+":3: board.hat: unknown hat \"x\"" {
+		t.Errorf("Errorf = %q", e)
+	}
+}
+
+func TestParseLogLevel(t *testing.T) {
+	for _, s := range []string{"debug", "info", "warn", "error", "INFO"} {
+		if _, err := ParseLogLevel(s); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+}
