@@ -1,0 +1,112 @@
+package discipline
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config tunes the discipline: the servo, the step policy, holdover and the
+// published state.
+type Config struct {
+	// StepThreshold is the |offset| above which the first lock steps the
+	// clock instead of slewing it (chrony's makestep, ntpd's 128 ms).
+	StepThreshold time.Duration
+	// StepAfterLock allows steps after the first lock too (only when the
+	// servo re-acquires after ReacquireAfter of rejected samples). Off by
+	// default: once locked the clock is only slewed.
+	StepAfterLock bool
+	// MaxSlewPPM bounds the frequency correction the servo applies, in parts
+	// per million (the adjtimex clock reaches beyond ±500 ppm with ADJ_TICK).
+	MaxSlewPPM float64
+	// PulsePeriod is the interval between reference pulses.
+	PulsePeriod time.Duration
+	// InitialNoise is the assumed 1-sigma noise of a pulse sample before it
+	// is estimated on line (a sample's Err overrides it when larger than 0).
+	InitialNoise time.Duration
+	// InitialFreqUncertaintyPPM is the 1-sigma uncertainty of the frequency
+	// at start without a drift file; with one, DriftUncertaintyPPM is used.
+	InitialFreqUncertaintyPPM float64
+	// DriftUncertaintyPPM is the 1-sigma uncertainty of a drift file's frequency.
+	DriftUncertaintyPPM float64
+	// OutlierGate rejects a sample whose innovation exceeds this many
+	// predicted standard deviations.
+	OutlierGate float64
+	// ReacquireAfter is how long samples may be rejected one after another
+	// before the servo concludes the reference moved and re-acquires.
+	ReacquireAfter time.Duration
+	// LockThreshold is the |estimated offset| below which the loop declares
+	// lock (after MinLockSamples accepted samples).
+	LockThreshold time.Duration
+	// MinLockSamples is the number of accepted samples before lock.
+	MinLockSamples int
+	// UnsyncAfter is how long the loop holds over without an accepted sample
+	// before it declares the clock unsynchronised.
+	UnsyncAfter time.Duration
+	// DispersionRate is the growth of the error bound, in seconds per second
+	// (RFC 5905 PHI).
+	DispersionRate float64
+	// PrecisionLog2 is the clock precision to serve; 0 asks the clock (see
+	// PrecisionReporter) and falls back to -20.
+	PrecisionLog2 int8
+}
+
+// DefaultConfig returns the configuration gnomon runs with.
+func DefaultConfig() Config {
+	return Config{
+		StepThreshold:             128 * time.Millisecond,
+		MaxSlewPPM:                20000,
+		PulsePeriod:               time.Second,
+		InitialNoise:              time.Microsecond,
+		InitialFreqUncertaintyPPM: 100,
+		DriftUncertaintyPPM:       1,
+		OutlierGate:               5,
+		ReacquireAfter:            10 * time.Minute,
+		LockThreshold:             100 * time.Microsecond,
+		MinLockSamples:            4,
+		UnsyncAfter:               time.Hour,
+		DispersionRate:            15e-6,
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.StepThreshold <= 0 {
+		errs = append(errs, fmt.Errorf("discipline: StepThreshold %v must be positive", c.StepThreshold))
+	}
+	if !(c.MaxSlewPPM >= 1 && c.MaxSlewPPM <= 100000) {
+		errs = append(errs, fmt.Errorf("discipline: MaxSlewPPM %v must be within 1..100000", c.MaxSlewPPM))
+	}
+	if c.PulsePeriod < 100*time.Millisecond || c.PulsePeriod > time.Minute {
+		errs = append(errs, fmt.Errorf("discipline: PulsePeriod %v must be within 100ms..1m", c.PulsePeriod))
+	}
+	if c.InitialNoise <= 0 {
+		errs = append(errs, fmt.Errorf("discipline: InitialNoise %v must be positive", c.InitialNoise))
+	}
+	if !(c.InitialFreqUncertaintyPPM > 0) || !(c.DriftUncertaintyPPM > 0) {
+		errs = append(errs, errors.New("discipline: frequency uncertainties must be positive"))
+	}
+	if !(c.OutlierGate >= 2) {
+		errs = append(errs, fmt.Errorf("discipline: OutlierGate %v must be at least 2", c.OutlierGate))
+	}
+	if c.ReacquireAfter < 10*c.PulsePeriod {
+		errs = append(errs, fmt.Errorf("discipline: ReacquireAfter %v must be at least 10 pulse periods", c.ReacquireAfter))
+	}
+	if c.LockThreshold <= 0 {
+		errs = append(errs, fmt.Errorf("discipline: LockThreshold %v must be positive", c.LockThreshold))
+	}
+	if c.MinLockSamples < 1 {
+		errs = append(errs, fmt.Errorf("discipline: MinLockSamples %d must be at least 1", c.MinLockSamples))
+	}
+	if c.UnsyncAfter <= 0 {
+		errs = append(errs, fmt.Errorf("discipline: UnsyncAfter %v must be positive", c.UnsyncAfter))
+	}
+	if !(c.DispersionRate >= 0 && c.DispersionRate < 1e-3) {
+		errs = append(errs, fmt.Errorf("discipline: DispersionRate %v must be within 0..1e-3", c.DispersionRate))
+	}
+	if c.PrecisionLog2 > 0 || c.PrecisionLog2 < -32 {
+		errs = append(errs, fmt.Errorf("discipline: PrecisionLog2 %d must be within -32..0", c.PrecisionLog2))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,257 @@
+package discipline
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/refclock"
+)
+
+// LeapSource tells whether a leap second is scheduled (internal/leap.Table
+// implements it).
+type LeapSource interface {
+	// Due returns +1 when a leap second is inserted at the end of the UTC
+	// day containing t, -1 when one is deleted, 0 otherwise.
+	Due(t time.Time) int
+}
+
+// Event reports what a Loop call did, for the I/O edge to log.
+type Event struct {
+	// Accepted is true when the sample was used.
+	Accepted bool
+	// Stepped is the step applied to the clock (0: none).
+	Stepped time.Duration
+	// LockGained and LockLost report lock transitions.
+	LockGained, LockLost bool
+	// Reacquired is true when the servo restarted after persistent rejections.
+	Reacquired bool
+	// LeapArmed is the leap flag newly set on the clock (LeapNone when a
+	// flag was cleared); LeapChanged says whether it changed.
+	LeapArmed   Leap
+	LeapChanged bool
+	// Err is an actuator error; the servo was reset.
+	Err error
+}
+
+// Loop owns the servo and applies it to a Clock. It is driven by one
+// goroutine (Update, Tick); State may be read from any goroutine.
+type Loop struct {
+	cfg    Config
+	clk    Clock
+	leaps  LeapSource
+	servo  *Servo
+	state  atomic.Pointer[SyncState]
+	prec   int8
+	locked bool
+	nAcc   int // accepted samples since acquisition
+	refID  string
+	refT   time.Time // local time of the last accepted sample
+	rootD  time.Duration
+	leap   Leap // flag armed on the clock
+	synced bool // last SetSync value
+}
+
+// NewLoop returns a loop steering clk. leaps may be nil (no leap seconds).
+func NewLoop(cfg Config, clk Clock, leaps LeapSource) (*Loop, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if clk == nil {
+		return nil, fmt.Errorf("discipline: nil clock")
+	}
+	l := &Loop{cfg: cfg, clk: clk, leaps: leaps, servo: NewServo(cfg), prec: cfg.PrecisionLog2}
+	if l.prec == 0 {
+		l.prec = -20
+		if p, ok := clk.(PrecisionReporter); ok {
+			l.prec = p.PrecisionLog2()
+		}
+	}
+	l.publish(clk.Now())
+	return l, nil
+}
+
+// SetInitialFrequency applies the drift file's frequency correction (parts
+// per billion) before the first sample.
+func (l *Loop) SetInitialFrequency(ppb float64) error {
+	if l.servo.Initialized() {
+		return nil
+	}
+	if err := l.clk.SetFrequencyPPB(ppb); err != nil {
+		return fmt.Errorf("discipline: initial frequency: %w", err)
+	}
+	l.servo.SetInitialFrequency(ppb)
+	return nil
+}
+
+// Update folds in one reference sample.
+func (l *Loop) Update(s refclock.Sample) Event {
+	now := l.clk.Now()
+	act := l.servo.Sample(s.Local, s.Offset, s.Err, s.RefID == "PPS", now)
+	ev := Event{Accepted: act.Accepted, Reacquired: act.Reacquired}
+	if act.Reacquired {
+		l.nAcc = 0
+		if l.locked {
+			l.locked = false
+			ev.LockLost = true
+		}
+	}
+	if err := l.apply(act, &ev); err != nil {
+		return ev
+	}
+	if act.Step != 0 {
+		now = now.Add(act.Step)
+	}
+	if act.Accepted {
+		l.nAcc++
+		l.refID = s.RefID
+		l.refT = now
+		off, sig := l.servo.Predict(now)
+		l.rootD = absDur(off) + 3*sig + time.Duration(math.Ldexp(1e9, int(l.prec)))
+		if !l.locked && l.nAcc >= l.cfg.MinLockSamples && absDur(off) < l.cfg.LockThreshold {
+			l.locked = true
+			l.servo.MarkLocked()
+			ev.LockGained = true
+		}
+	}
+	l.sync(now, &ev)
+	l.publish(now)
+	return ev
+}
+
+// Tick runs once a second: holdover steering, loss of sync after
+// Config.UnsyncAfter, the leap flag and the kernel's error estimates. now is
+// the local clock reading.
+func (l *Loop) Tick(now time.Time) Event {
+	var ev Event
+	act := l.servo.Tick(now)
+	if err := l.apply(act, &ev); err != nil {
+		return ev
+	}
+	if l.locked && now.Sub(l.refT) > l.cfg.UnsyncAfter {
+		l.locked = false
+		l.nAcc = 0
+		ev.LockLost = true
+	}
+	want := LeapNone
+	if l.locked && l.leaps != nil {
+		switch l.leaps.Due(now.UTC()) {
+		case 1:
+			want = LeapInsert
+		case -1:
+			want = LeapDelete
+		}
+	}
+	if want != l.leap {
+		if err := l.clk.SetLeap(want); err != nil {
+			ev.Err = fmt.Errorf("discipline: set leap %d: %w", want, err)
+		} else {
+			l.leap = want
+			ev.LeapArmed, ev.LeapChanged = want, true
+		}
+	}
+	l.sync(now, &ev)
+	l.publish(now)
+	return ev
+}
+
+// apply carries out a servo action; on an actuator error it resets the servo
+// and reports the error in ev.
+func (l *Loop) apply(act Action, ev *Event) error {
+	var err error
+	if act.Step != 0 {
+		if err = l.clk.Step(act.Step); err != nil {
+			err = fmt.Errorf("discipline: step %v: %w", act.Step, err)
+		} else {
+			ev.Stepped = act.Step
+		}
+	}
+	if err == nil && act.SetFreq {
+		if e := l.clk.SetFrequencyPPB(act.FreqPPB); e != nil {
+			err = fmt.Errorf("discipline: set frequency %.3f ppb: %w", act.FreqPPB, e)
+		}
+	}
+	if err != nil {
+		ev.Err = err
+		l.servo.Reset()
+		l.nAcc = 0
+		if l.locked {
+			l.locked = false
+			ev.LockLost = true
+		}
+		l.publish(l.clk.Now())
+	}
+	return err
+}
+
+// sync tells the clock (the kernel) whether it is synchronised and how well.
+func (l *Loop) sync(now time.Time, ev *Event) {
+	if !l.locked {
+		if l.synced {
+			if err := l.clk.SetSync(false, 0, 0); err != nil && ev.Err == nil {
+				ev.Err = fmt.Errorf("discipline: set sync: %w", err)
+			}
+			l.synced = false
+		}
+		return
+	}
+	_, sig := l.servo.Predict(now)
+	maxErr := l.rootD + time.Duration(l.cfg.DispersionRate*float64(now.Sub(l.refT)))
+	if err := l.clk.SetSync(true, sig, maxErr); err != nil && ev.Err == nil {
+		ev.Err = fmt.Errorf("discipline: set sync: %w", err)
+	}
+	l.synced = true
+}
+
+// publish stores a new SyncState.
+func (l *Loop) publish(now time.Time) {
+	st := &SyncState{
+		Leap:           LeapAlarm,
+		Stratum:        16,
+		RefID:          "INIT",
+		DispersionRate: l.cfg.DispersionRate,
+		PrecisionLog2:  l.prec,
+		RootDispersion: 16 * time.Second,
+	}
+	if f, err := l.clk.FrequencyPPB(); err == nil {
+		st.FreqPPB = f
+	}
+	if l.servo.Initialized() {
+		st.OffsetEst, _ = l.servo.Predict(now)
+	}
+	if l.locked {
+		st.Synced = true
+		st.Stratum = 1
+		st.RefID = l.refID
+		st.RefTime = l.refT
+		st.RootDispersion = l.rootD
+		st.Leap = l.leap
+	}
+	l.state.Store(st)
+}
+
+// State returns the current published state (never nil; do not modify).
+func (l *Loop) State() *SyncState { return l.state.Load() }
+
+// Locked reports whether the loop is locked (or holding over).
+func (l *Loop) Locked() bool { return l.locked }
+
+// Stats returns the servo's estimates.
+func (l *Loop) Stats() ServoStats { return l.servo.Stats() }
+
+// DriftPPB returns the frequency correction to save in the drift file, and
+// whether there is one worth saving (the loop has locked).
+func (l *Loop) DriftPPB() (float64, bool) {
+	if !l.locked {
+		return 0, false
+	}
+	return l.servo.FreqCorrectionPPB()
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
