@@ -1,0 +1,183 @@
+// Command gnomon is a GPS-disciplined stratum 1 NTP server for a Raspberry
+// Pi with a GPS hat.
+//
+// Usage:
+//
+//	gnomon run --config /etc/gnomon.toml   # the appliance on real hardware
+//	gnomon run --sim [--ntp-listen 127.0.0.1:11123]  # on a simulated GPS hat
+//	gnomon sim [--all]                      # discipline accuracy scenarios
+//	gnomon version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/gnomon-ntp/gnomon/internal/config"
+	"github.com/gnomon-ntp/gnomon/internal/discsim"
+)
+
+// version is set at link time (-ldflags "-X main.version=v1.2.3"); without
+// it the module version from the build info is used.
+var version = ""
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs the command line args and returns the exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		err := runCmd(ctx, args[1:], stderr)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		case err != nil:
+			fmt.Fprintln(stderr, "gnomon:", err)
+			return 1
+		}
+		return 0
+	case "sim":
+		if err := discsim.Main(args[1:], stdout); err != nil {
+			fmt.Fprintln(stderr, "gnomon sim:", err)
+			return 1
+		}
+		return 0
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "gnomon", versionString())
+		return 0
+	case "help", "-h", "--help", "-help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "gnomon: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  gnomon run --config FILE        serve NTP from the GPS hat described in FILE
+  gnomon run --sim                serve NTP from a simulated GPS hat (never touches the host clock)
+  gnomon sim [flags]              run the discipline accuracy scenarios
+  gnomon version                  print the version
+Run "gnomon run -h" for the run flags.
+`)
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// errUsage marks a command line error already reported with the flag usage.
+var errUsage = errors.New("usage")
+
+// listFlag collects a flag given several times or as a comma list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+// runFlags are the flags of "gnomon run".
+type runFlags struct {
+	sim       bool
+	config    string
+	listen    listFlag
+	driftFile string
+	driftSet  bool
+	logLevel  string
+	user      string
+}
+
+func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
+	f := &runFlags{}
+	fs := flag.NewFlagSet("gnomon run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&f.sim, "sim", false, "run on a simulated GPS hat and a simulated clock (the host clock is never changed)")
+	fs.StringVar(&f.config, "config", "", "TOML configuration `file` for real hardware")
+	fs.Var(&f.listen, "ntp-listen", "UDP `address` to serve NTP on (repeatable or comma-separated; overrides the config's server.listen)")
+	fs.StringVar(&f.driftFile, "drift-file", "", "drift `file` (overrides discipline.drift_file; empty disables it)")
+	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (overrides system.log_level)")
+	fs.StringVar(&f.user, "user", "", "`user` to switch to after opening devices and sockets (overrides system.user)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsage
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "drift-file" {
+			f.driftSet = true
+		}
+	})
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gnomon run: unexpected argument %q\n", fs.Arg(0))
+		return nil, errUsage
+	}
+	if f.sim == (f.config != "") {
+		fmt.Fprintln(stderr, "gnomon run: give exactly one of --sim and --config FILE")
+		return nil, errUsage
+	}
+	for _, a := range f.listen {
+		if err := config.CheckListen(a); err != nil {
+			fmt.Fprintf(stderr, "gnomon run: --ntp-listen: %v\n", err)
+			return nil, errUsage
+		}
+	}
+	if f.logLevel != "" {
+		if _, err := config.ParseLogLevel(f.logLevel); err != nil {
+			fmt.Fprintf(stderr, "gnomon run: --log-level: %v\n", err)
+			return nil, errUsage
+		}
+	}
+	return f, nil
+}
+
+// newLogger logs text lines to w at level.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	l, _ := config.ParseLogLevel(level) // validated already
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
+	f, err := parseRunFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if f.sim {
+		return runSim(ctx, f, stderr)
+	}
+	return runHardware(ctx, f, stderr)
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/internal/simhat"
+	"github.com/gnomon-ntp/gnomon/pps"
+	"github.com/gnomon-ntp/gnomon/server"
+)
+
+// The simulated clock's start: ahead of the host clock by more than the
+// discipline's step threshold and 30 ppm fast (a Pi crystal's typical
+// error), so the log shows a step, then a lock, then a slewed frequency.
+const (
+	simStartOffset = 200 * time.Millisecond
+	simFreqPPM     = 30
+	simWander      = 1e-9
+	simSeed        = 1
+	simBaud        = 9600
+	simListen      = "127.0.0.1:11123"
+	simStatusEvery = 10 * time.Second
+)
+
+// simTime serves the simulated clock: a kernel receive timestamp (host
+// time, which is true time in simulation) maps to the simulated clock's
+// reading at that instant.
+type simTime struct{ c *discipline.SimClock }
+
+func (s simTime) Now() time.Time                   { return s.c.Now() }
+func (s simTime) FromSystem(t time.Time) time.Time { return s.c.At(t) }
+
+// runSim runs the whole appliance on a simulated GPS hat: true time is the
+// host clock, the disciplined clock is simulated, NMEA travels through a
+// real pseudo-terminal to the real serial reader. The host clock is never
+// changed.
+func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
+	log := newLogger(stderr, f.logLevel)
+	clk := discipline.NewSimClock(discipline.SimClockConfig{
+		InitialOffset: simStartOffset,
+		FreqPPM:       simFreqPPM,
+		Wander:        simWander,
+		Seed:          simSeed,
+	}, time.Now)
+	hatCfg := simhat.DefaultConfig()
+	hat, err := simhat.New(clk, hatCfg)
+	if err != nil {
+		return err
+	}
+	defer hat.Close()
+	log.Info("simulated GPS hat", "serial", hat.SerialPath(), "pps_jitter", hatCfg.PPSJitter,
+		"clock_offset", simStartOffset, "clock_freq_ppm", simFreqPPM)
+
+	srvCfg := server.DefaultConfig()
+	srvCfg.ListenAddrs = []string(f.listen)
+	if len(srvCfg.ListenAddrs) == 0 {
+		srvCfg.ListenAddrs = []string{simListen}
+	}
+	a := &appliance{
+		log:       log,
+		clock:     clk,
+		timeSrc:   simTime{clk},
+		discCfg:   discipline.DefaultConfig(),
+		srvCfg:    srvCfg,
+		driftPath: f.driftFile, // none unless asked: a simulated crystal's drift is no use later
+		reference: newReference(referenceConfig{
+			log:        log.With("part", "refclock"),
+			serialPath: hat.SerialPath(),
+			baud:       simBaud,
+			pps:        pps.NewSim(hat.Edges(), hatCfg.PPSJitter),
+			now:        clk.Now,
+		}),
+		tasks: []func(context.Context) error{hat.Run},
+	}
+	if f.user != "" {
+		a.afterListen = func() error { return dropTo(log, f.user, "") }
+	}
+	a.status = func(ctx context.Context, state func() *discipline.SyncState) error {
+		return simStatus(ctx, log, clk, state)
+	}
+	return a.run(ctx)
+}
+
+// simStatus logs, every simStatusEvery, what the server would say and how far
+// the simulated clock really is from true (host) time.
+func simStatus(ctx context.Context, log *slog.Logger, clk *discipline.SimClock, state func() *discipline.SyncState) error {
+	t := time.NewTicker(simStatusEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			st := state()
+			if st == nil {
+				continue
+			}
+			log.Info("status", "stratum", st.Stratum, "refid", st.RefID, "synced", st.Synced,
+				"offset_est", st.OffsetEst, "freq_ppb", fmt.Sprintf("%.1f", st.FreqPPB),
+				"clock_minus_host", time.Duration(clk.TrueOffset(time.Now())*1e9))
+		}
+	}
+}
