@@ -1,0 +1,119 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"time"
+)
+
+// Config configures the NTP server.
+type Config struct {
+	// ListenAddrs are the UDP addresses to serve, "host:port" each; IPv4 and
+	// IPv6 alike ("0.0.0.0:123", "[::]:123"). Port 0 picks a free port
+	// (tests); every worker then shares it.
+	ListenAddrs []string
+	// Workers is the number of sockets (SO_REUSEPORT) and goroutines per
+	// listen address.
+	Workers int
+	// BatchSize is how many datagrams one recvmmsg/sendmmsg call moves.
+	BatchSize int
+	// RateInterval is the average interval each client address may send
+	// requests at once its burst is spent; 0 disables rate limiting.
+	RateInterval time.Duration
+	// RateBurst is how many requests a client address may send back to back.
+	RateBurst int
+	// RateLeakLog2: one in 2^RateLeakLog2 requests over the limit is answered
+	// with a RATE kiss-o'-death, the rest are dropped. -1 never sends one.
+	RateLeakLog2 int
+	// RateTableEntries bounds the number of client addresses tracked (memory
+	// is fixed: about 40 bytes an entry). Rounded up to a power of two.
+	RateTableEntries int
+	// RateIPv6PrefixLen groups IPv6 clients by this prefix (a /64 is one host
+	// or one LAN, so an attacker cannot dodge the limit by changing address).
+	RateIPv6PrefixLen int
+}
+
+// DefaultConfig returns the configuration for a public pool server on port
+// 123: a worker per CPU; 16 requests in a burst, then one every 2 s per
+// address (pool clients poll every 64-1024 s), a RATE kiss-o'-death for one
+// in four requests over the limit.
+func DefaultConfig() Config {
+	return Config{
+		ListenAddrs:       []string{"0.0.0.0:123", "[::]:123"},
+		Workers:           runtime.NumCPU(),
+		BatchSize:         32,
+		RateInterval:      2 * time.Second,
+		RateBurst:         16,
+		RateLeakLog2:      2,
+		RateTableEntries:  1 << 16,
+		RateIPv6PrefixLen: 64,
+	}
+}
+
+// Limits enforced by Validate.
+const (
+	maxWorkers      = 256
+	maxBatchSize    = 1024
+	maxRateEntries  = 1 << 24
+	minRateInterval = time.Millisecond
+)
+
+// Validate reports the first thing wrong with c, naming the field.
+func (c Config) Validate() error {
+	if len(c.ListenAddrs) == 0 {
+		return errors.New("server: ListenAddrs is empty")
+	}
+	for _, a := range c.ListenAddrs {
+		if _, err := parseListenAddr(a); err != nil {
+			return fmt.Errorf("server: ListenAddrs: %w", err)
+		}
+	}
+	if c.Workers < 1 || c.Workers > maxWorkers {
+		return fmt.Errorf("server: Workers %d not in [1, %d]", c.Workers, maxWorkers)
+	}
+	if c.BatchSize < 1 || c.BatchSize > maxBatchSize {
+		return fmt.Errorf("server: BatchSize %d not in [1, %d]", c.BatchSize, maxBatchSize)
+	}
+	if c.RateInterval < 0 || (c.RateInterval > 0 && c.RateInterval < minRateInterval) {
+		return fmt.Errorf("server: RateInterval %v: want 0 (off) or at least %v", c.RateInterval, minRateInterval)
+	}
+	if c.RateInterval > 0 {
+		if c.RateBurst < 1 || c.RateBurst > 1<<16 {
+			return fmt.Errorf("server: RateBurst %d not in [1, 65536]", c.RateBurst)
+		}
+		if c.RateLeakLog2 < -1 || c.RateLeakLog2 > 16 {
+			return fmt.Errorf("server: RateLeakLog2 %d not in [-1, 16]", c.RateLeakLog2)
+		}
+		if c.RateTableEntries < 16 || c.RateTableEntries > maxRateEntries {
+			return fmt.Errorf("server: RateTableEntries %d not in [16, %d]", c.RateTableEntries, maxRateEntries)
+		}
+		if c.RateIPv6PrefixLen < 32 || c.RateIPv6PrefixLen > 128 {
+			return fmt.Errorf("server: RateIPv6PrefixLen %d not in [32, 128]", c.RateIPv6PrefixLen)
+		}
+	}
+	return nil
+}
+
+// parseListenAddr parses "host:port" with a literal IP address.
+func parseListenAddr(s string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return ap, fmt.Errorf("%q: want a literal IP and port: %w", s, err)
+	}
+	if ap.Addr().Zone() != "" && !ap.Addr().Is6() {
+		return ap, fmt.Errorf("%q: zone on a non-IPv6 address", s)
+	}
+	return ap, nil
+}
+
+// kodPollLog2 is the poll a RATE kiss-o'-death asks for: the rate interval
+// rounded up to a power of two, at least MINPOLL (RFC 5905 section 7.2).
+func (c Config) kodPollLog2() int8 {
+	p := int8(4)
+	for p < maxPollLog2 && time.Duration(1)<<p*time.Second < c.RateInterval {
+		p++
+	}
+	return p
+}

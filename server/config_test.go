@@ -1,0 +1,53 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	for _, tc := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.ListenAddrs = nil }, "ListenAddrs is empty"},
+		{func(c *Config) { c.ListenAddrs = []string{"localhost:123"} }, "literal IP"},
+		{func(c *Config) { c.ListenAddrs = []string{"127.0.0.1"} }, "literal IP"},
+		{func(c *Config) { c.Workers = 0 }, "Workers"},
+		{func(c *Config) { c.BatchSize = 0 }, "BatchSize"},
+		{func(c *Config) { c.RateInterval = time.Microsecond }, "RateInterval"},
+		{func(c *Config) { c.RateBurst = 0 }, "RateBurst"},
+		{func(c *Config) { c.RateLeakLog2 = -2 }, "RateLeakLog2"},
+		{func(c *Config) { c.RateTableEntries = 1 }, "RateTableEntries"},
+		{func(c *Config) { c.RateIPv6PrefixLen = 8 }, "RateIPv6PrefixLen"},
+	} {
+		c := DefaultConfig()
+		tc.mod(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want error about %s, got %v", tc.want, err)
+		}
+	}
+	c := DefaultConfig()
+	c.RateInterval, c.RateBurst = 0, 0 // rate limiting off: its other fields are ignored
+	if err := c.Validate(); err != nil {
+		t.Errorf("rate limiting off: %v", err)
+	}
+}
+
+func TestKoDPoll(t *testing.T) {
+	for _, tc := range []struct {
+		interval time.Duration
+		want     int8
+	}{{0, 4}, {2 * time.Second, 4}, {16 * time.Second, 4}, {17 * time.Second, 5}, {1024 * time.Second, 10}, {100 * time.Hour, 17}} {
+		c := DefaultConfig()
+		c.RateInterval = tc.interval
+		if got := c.kodPollLog2(); got != tc.want {
+			t.Errorf("interval %v: KoD poll %d, want %d", tc.interval, got, tc.want)
+		}
+	}
+}

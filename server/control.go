@@ -1,0 +1,517 @@
+package server
+
+import (
+	"encoding/binary"
+	"math"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/internal/ntptime"
+)
+
+// Mode 6 control messages (RFC 1305 appendix B, RFC 9327), answered
+// read-only and only to loopback sources so `ntpq -p` and `ntpq -c rv` work
+// on the box. This is the one stated exception to "no reply larger than its
+// request": a READVAR reply is several hundred octets in up to a few
+// fragments, which is why it is never sent off the host.
+//
+//	 0                   1                   2                   3
+//	 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|LI | VN  |  6  |R|E|M| OpCode  |           Sequence            |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|            Status             |        Association ID         |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|            Offset             |             Count             |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|      Data (Count octets, at most 468, padded to 32 bits)      |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+
+// controlHeaderLen is the mode 6 header length (RFC 1305 appendix B).
+const controlHeaderLen = 12
+
+// controlMaxData is the most data one fragment carries (ntpd's
+// CTL_MAX_DATA_LEN, a multiple of 4 so fragments need no inner padding).
+const controlMaxData = 468
+
+// controlMaxFrag is the longest fragment: header and full data.
+const controlMaxFrag = controlHeaderLen + controlMaxData
+
+// Bits of the second octet (RFC 1305 appendix B).
+const (
+	ctlResponse = 0x80
+	ctlError    = 0x40
+	ctlMore     = 0x20
+	ctlOpMask   = 0x1f
+)
+
+// Opcodes (RFC 1305 appendix B; RFC 9327 section 2).
+const (
+	ctlOpReadStat   = 1
+	ctlOpReadVar    = 2
+	ctlOpWriteVar   = 3
+	ctlOpWriteClock = 5
+	ctlOpSetTrap    = 6
+	ctlOpConfigure  = 8
+	ctlOpSaveConfig = 9
+	ctlOpUnsetTrap  = 31
+)
+
+// Error codes, in the high octet of the status word of an error response.
+const (
+	cerrPermission = 1
+	cerrBadFormat  = 2
+	cerrBadOp      = 3
+	cerrBadAssoc   = 4
+	cerrUnknownVar = 5
+)
+
+// refclockAssocID is the association ID of the one peer: the refclock.
+const refclockAssocID = 1
+
+// Peer status word bits (RFC 1305 appendix B, ntpd ntp_control.h).
+const (
+	pstConfig   = 0x80
+	pstReach    = 0x10
+	pstSysPeer  = 6 // '*' in ntpq -p
+	pstPPSPeer  = 7 // 'o' in ntpq -p
+	pstRejected = 0
+)
+
+// System status word clock sources.
+const (
+	sstSourceUnspec = 0
+	sstSourceAtom   = 1 // PPS
+	sstSourceUHF    = 4 // GPS (ntpd's class for satellite receivers)
+)
+
+// controlInfo is the constant part of the system variables.
+type controlInfo struct {
+	version   string
+	processor string
+	system    string
+}
+
+func defaultControlInfo() controlInfo {
+	return controlInfo{
+		version:   "gnomon " + runtime.Version(),
+		processor: runtime.GOARCH,
+		system:    "Linux",
+	}
+}
+
+// controlReply is a mode 6 response before fragmentation.
+type controlReply struct {
+	leap    uint8
+	version uint8
+	op      uint8
+	seq     uint16
+	status  uint16
+	assoc   uint16
+	err     bool
+	data    []byte
+}
+
+// fragments is the number of fragments the reply takes (at least one).
+func (r *controlReply) fragments() int {
+	if len(r.data) == 0 || r.err {
+		return 1
+	}
+	return (len(r.data) + controlMaxData - 1) / controlMaxData
+}
+
+// fragment writes fragment i into out (at least controlMaxFrag octets) and
+// returns its length, padded to a multiple of 4 octets as ntpq requires
+// (the padding is not counted in Count).
+func (r *controlReply) fragment(i int, out []byte) int {
+	var data []byte
+	if !r.err {
+		lo := i * controlMaxData
+		hi := min(lo+controlMaxData, len(r.data))
+		if lo < hi {
+			data = r.data[lo:hi]
+		}
+	}
+	out[0] = r.leap<<6 | (r.version&7)<<3 | ModeControl
+	b1 := ctlResponse | r.op&ctlOpMask
+	if r.err {
+		b1 |= ctlError
+	}
+	if i < r.fragments()-1 {
+		b1 |= ctlMore
+	}
+	out[1] = b1
+	binary.BigEndian.PutUint16(out[2:], r.seq)
+	binary.BigEndian.PutUint16(out[4:], r.status)
+	binary.BigEndian.PutUint16(out[6:], r.assoc)
+	binary.BigEndian.PutUint16(out[8:], uint16(i*controlMaxData))
+	binary.BigEndian.PutUint16(out[10:], uint16(len(data)))
+	n := controlHeaderLen + copy(out[controlHeaderLen:], data)
+	for n%4 != 0 {
+		out[n] = 0
+		n++
+	}
+	return n
+}
+
+// buildControl parses the mode 6 request req and builds the reply to it,
+// appending the data to buf[:0] (give it a few kilobytes of capacity and it
+// does not allocate). ok is false for packets that get no reply at all
+// (not a request, malformed): those are counted as DropControlBad.
+func buildControl(req []byte, st *discipline.SyncState, now time.Time, info *controlInfo, buf []byte) (r controlReply, ok bool) {
+	if len(req) < controlHeaderLen || req[0]&7 != ModeControl {
+		return r, false
+	}
+	r.version = (req[0] >> 3) & 7
+	if r.version == 0 || r.version > 4 || req[1]&(ctlResponse|ctlError|ctlMore) != 0 {
+		return r, false
+	}
+	r.op = req[1] & ctlOpMask
+	r.seq = binary.BigEndian.Uint16(req[2:])
+	r.assoc = binary.BigEndian.Uint16(req[6:])
+	offset := binary.BigEndian.Uint16(req[8:])
+	count := int(binary.BigEndian.Uint16(req[10:]))
+	if offset != 0 || count > len(req)-controlHeaderLen {
+		return r, false
+	}
+	query := req[controlHeaderLen : controlHeaderLen+count]
+	r.leap = uint8(discipline.LeapAlarm)
+	if st != nil && st.Synced {
+		r.leap = uint8(st.Leap) & 3
+	}
+
+	fail := func(code uint16) (controlReply, bool) {
+		r.err, r.status, r.data = true, code<<8, nil
+		return r, true
+	}
+	switch r.op {
+	case ctlOpReadStat, ctlOpReadVar:
+	case ctlOpWriteVar, ctlOpWriteClock, ctlOpSetTrap, ctlOpConfigure, ctlOpSaveConfig, ctlOpUnsetTrap:
+		return fail(cerrPermission)
+	default:
+		return fail(cerrBadOp)
+	}
+	switch r.assoc {
+	case 0:
+		r.status = systemStatus(st)
+	case refclockAssocID:
+		r.status = peerStatus(st)
+	default:
+		return fail(cerrBadAssoc)
+	}
+	buf = buf[:0]
+	if r.op == ctlOpReadStat {
+		if r.assoc == 0 {
+			buf = binary.BigEndian.AppendUint16(buf, refclockAssocID)
+			buf = binary.BigEndian.AppendUint16(buf, peerStatus(st))
+		}
+		r.data = buf
+		return r, true
+	}
+	vars := systemVars
+	if r.assoc == refclockAssocID {
+		vars = peerVars
+	}
+	all := len(trimSpace(query)) == 0
+	if !all {
+		// Every name asked for must exist (ntpd answers CERR_UNKNOWNVAR).
+		for q := query; len(q) > 0; {
+			var name []byte
+			name, q = nextName(q)
+			if len(name) > 0 && findVar(vars, name) < 0 {
+				return fail(cerrUnknownVar)
+			}
+		}
+	}
+	first := true
+	for i := range vars {
+		if !all && !wanted(query, vars[i].name) {
+			continue
+		}
+		if !first {
+			buf = append(buf, ", "...)
+		}
+		first = false
+		buf = append(buf, vars[i].name...)
+		buf = append(buf, '=')
+		buf = vars[i].value(buf, st, now, info)
+	}
+	r.data = buf
+	return r, true
+}
+
+// systemStatus is the system status word: leap, clock source, event
+// counter and code (RFC 1305 appendix B).
+func systemStatus(st *discipline.SyncState) uint16 {
+	leap, src := uint16(discipline.LeapAlarm), uint16(sstSourceUnspec)
+	if st != nil && st.Synced {
+		leap = uint16(st.Leap) & 3
+		src = sstSourceUHF
+		if st.RefID == "PPS" {
+			src = sstSourceAtom
+		}
+	}
+	return leap<<14 | src<<8
+}
+
+// peerStatus is the refclock's peer status word: configured, reachable
+// while synchronised, selected as system peer (PPS peer when pulse-locked).
+func peerStatus(st *discipline.SyncState) uint16 {
+	s := uint16(pstConfig)
+	sel := uint16(pstRejected)
+	if st != nil && st.Synced {
+		s |= pstReach
+		sel = pstSysPeer
+		if st.RefID == "PPS" {
+			sel = pstPPSPeer
+		}
+	}
+	return (s | sel) << 8
+}
+
+// controlVar is one readable variable: its name and how to append its value.
+type controlVar struct {
+	name  string
+	value func(b []byte, st *discipline.SyncState, now time.Time, info *controlInfo) []byte
+}
+
+func synced(st *discipline.SyncState) bool { return st != nil && st.Synced }
+
+func leapOf(b []byte, st *discipline.SyncState) []byte {
+	if !synced(st) {
+		return append(b, '3')
+	}
+	return strconv.AppendUint(b, uint64(st.Leap)&3, 10)
+}
+
+func precisionOf(st *discipline.SyncState) int8 {
+	if st == nil {
+		return 0
+	}
+	return st.PrecisionLog2
+}
+
+func refIDOf(st *discipline.SyncState) string {
+	if !synced(st) || st.RefID == "" {
+		return "INIT"
+	}
+	return st.RefID
+}
+
+// appendMs appends d in milliseconds with microsecond resolution, as ntpd does.
+func appendMs(b []byte, d time.Duration) []byte {
+	return strconv.AppendFloat(b, float64(d)/1e6, 'f', 6, 64)
+}
+
+// appendTimestamp appends an NTP timestamp in ntpq's hex form 0xssssssss.ffffffff.
+func appendTimestamp(b []byte, t time.Time) []byte {
+	var ts ntptime.Time
+	if !t.IsZero() {
+		ts = ntptime.FromTime(t)
+	}
+	b = append(b, "0x"...)
+	b = appendHex32(b, uint32(ts>>32))
+	b = append(b, '.')
+	return appendHex32(b, uint32(ts))
+}
+
+func appendHex32(b []byte, v uint32) []byte {
+	const digits = "0123456789abcdef"
+	for s := 28; s >= 0; s -= 4 {
+		b = append(b, digits[v>>uint(s)&0xf])
+	}
+	return b
+}
+
+// jitterOf is the jitter reported: the clock precision, until the
+// discipline publishes a jitter estimate in SyncState.
+func jitterOf(st *discipline.SyncState) time.Duration {
+	return time.Duration(math.Ldexp(1e9, int(precisionOf(st))))
+}
+
+func rootDispOf(st *discipline.SyncState, now time.Time) time.Duration {
+	if st == nil {
+		return maxDispersion
+	}
+	return rootDispersion(st, now)
+}
+
+func quoted(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// systemVars are association 0's variables, in ntpd's order and units
+// (delays and offsets in ms, frequency in ppm).
+var systemVars = []controlVar{
+	{"version", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte { return quoted(b, i.version) }},
+	{"processor", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte { return quoted(b, i.processor) }},
+	{"system", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte { return quoted(b, i.system) }},
+	{"leap", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return leapOf(b, st) }},
+	{"stratum", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if !synced(st) {
+			return append(b, "16"...)
+		}
+		return append(b, '1')
+	}},
+	{"precision", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return strconv.AppendInt(b, int64(precisionOf(st)), 10)
+	}},
+	{"rootdelay", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if st == nil {
+			return appendMs(b, 0)
+		}
+		return appendMs(b, st.RootDelay)
+	}},
+	{"rootdisp", func(b []byte, st *discipline.SyncState, now time.Time, _ *controlInfo) []byte {
+		return appendMs(b, rootDispOf(st, now))
+	}},
+	{"refid", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, refIDOf(st)...) }},
+	{"reftime", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if st == nil {
+			return appendTimestamp(b, time.Time{})
+		}
+		return appendTimestamp(b, st.RefTime)
+	}},
+	{"clock", func(b []byte, _ *discipline.SyncState, now time.Time, _ *controlInfo) []byte { return appendTimestamp(b, now) }},
+	{"peer", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if !synced(st) {
+			return append(b, '0')
+		}
+		return strconv.AppendInt(b, refclockAssocID, 10)
+	}},
+	{"tc", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
+	{"mintc", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
+	{"offset", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if st == nil {
+			return appendMs(b, 0)
+		}
+		return appendMs(b, st.OffsetEst)
+	}},
+	{"frequency", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if st == nil {
+			return strconv.AppendFloat(b, 0, 'f', 3, 64)
+		}
+		return strconv.AppendFloat(b, st.FreqPPB/1000, 'f', 3, 64)
+	}},
+	{"sys_jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, jitterOf(st)) }},
+	{"clk_jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, jitterOf(st)) }},
+}
+
+// peerVars are the refclock association's variables. srcadr uses ntpd's
+// pseudo-address for the driver (127.127.22.0 PPS, 127.127.20.0 NMEA) and
+// srchost its ntpsec name, which ntpq -p shows as the remote.
+var peerVars = []controlVar{
+	{"srcadr", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if refIDOf(st) == "PPS" {
+			return append(b, "127.127.22.0"...)
+		}
+		return append(b, "127.127.20.0"...)
+	}},
+	{"srcport", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, "123"...) }},
+	{"srchost", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if refIDOf(st) == "PPS" {
+			return quoted(b, "PPS(0)")
+		}
+		return quoted(b, "NMEA(0)")
+	}},
+	{"dstadr", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, "127.0.0.1"...) }},
+	{"dstport", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, "123"...) }},
+	{"leap", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return leapOf(b, st) }},
+	{"stratum", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
+	{"precision", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return strconv.AppendInt(b, int64(precisionOf(st)), 10)
+	}},
+	{"rootdelay", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, 0) }},
+	{"rootdisp", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, 0) }},
+	{"refid", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, refIDOf(st)...) }},
+	{"reftime", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if st == nil {
+			return appendTimestamp(b, time.Time{})
+		}
+		return appendTimestamp(b, st.RefTime)
+	}},
+	{"rec", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if st == nil {
+			return appendTimestamp(b, time.Time{})
+		}
+		return appendTimestamp(b, st.RefTime)
+	}},
+	{"reach", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if synced(st) {
+			return append(b, "0xff"...)
+		}
+		return append(b, "0x0"...)
+	}},
+	{"unreach", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
+	{"hmode", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '3') }},
+	{"pmode", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '4') }},
+	{"hpoll", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '4') }},
+	{"ppoll", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '4') }},
+	{"headway", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
+	{"flash", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, "0x0"...) }},
+	{"keyid", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
+	{"offset", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		if st == nil {
+			return appendMs(b, 0)
+		}
+		return appendMs(b, st.OffsetEst)
+	}},
+	{"delay", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, 0) }},
+	{"dispersion", func(b []byte, st *discipline.SyncState, now time.Time, _ *controlInfo) []byte {
+		return appendMs(b, rootDispOf(st, now))
+	}},
+	{"jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, jitterOf(st)) }},
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0 }
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// nextName splits the next name off a comma-separated variable list,
+// dropping any "=value" (ntpq sends names only for reads).
+func nextName(q []byte) (name, rest []byte) {
+	i := 0
+	for i < len(q) && q[i] != ',' {
+		i++
+	}
+	name, rest = q[:i], q[min(i+1, len(q)):]
+	for j := range name {
+		if name[j] == '=' {
+			name = name[:j]
+			break
+		}
+	}
+	return trimSpace(name), rest
+}
+
+func findVar(vars []controlVar, name []byte) int {
+	for i := range vars {
+		if vars[i].name == string(name) {
+			return i
+		}
+	}
+	return -1
+}
+
+func wanted(query []byte, name string) bool {
+	for q := query; len(q) > 0; {
+		var n []byte
+		n, q = nextName(q)
+		if string(n) == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,291 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/discipline"
+)
+
+// TimeSource is the clock the server serves. Now reads it; FromSystem maps a
+// CLOCK_REALTIME reading (a kernel packet timestamp) onto it: the identity
+// on hardware, where the discipline steers the system clock, and the
+// simulated clock's reading at that instant otherwise.
+type TimeSource interface {
+	Now() time.Time
+	FromSystem(t time.Time) time.Time
+}
+
+// SystemClock is the TimeSource of a server on hardware: the system clock,
+// which the discipline steers.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// FromSystem returns t: kernel timestamps are already on the served clock.
+func (SystemClock) FromSystem(t time.Time) time.Time { return t }
+
+// NumDropReasons is the number of DropReason values (the length of Stats.Drops).
+const NumDropReasons = int(numDropReasons)
+
+// Stats are the server's counters since New.
+type Stats struct {
+	Received uint64                 // datagrams read
+	Answered uint64                 // mode 4 replies sent
+	KoD      uint64                 // RATE kiss-o'-death replies sent
+	Control  uint64                 // mode 6 requests answered (from loopback)
+	Drops    [NumDropReasons]uint64 // requests not answered, by DropReason (Drops[DropNone] is unused)
+}
+
+// Dropped returns the total of Drops.
+func (s Stats) Dropped() uint64 {
+	var n uint64
+	for _, d := range s.Drops {
+		n += d
+	}
+	return n
+}
+
+// counters are one worker's statistics, written by it alone.
+type counters struct {
+	received, answered, kod, control atomic.Uint64
+	drops                            [numDropReasons]atomic.Uint64
+}
+
+// Server answers NTP requests on UDP. Create it with New, bind with Listen
+// (optional: Serve binds if needed; binding first lets the caller drop
+// privileges in between), then Serve.
+type Server struct {
+	cfg     Config
+	clock   TimeSource
+	state   func() *discipline.SyncState
+	log     *slog.Logger
+	limiter *rateLimiter
+	kodPoll int8
+	start   time.Time
+	control controlInfo
+
+	mu      sync.Mutex
+	socks   []*socket // one per worker per address, from Listen
+	serving bool
+	closed  bool
+	stats   []*counters // one per socket, kept after Serve returns
+}
+
+// New returns a server for cfg serving clock, reading the discipline's state
+// through state (called once per batch of requests; nil means not
+// synchronised). log may be nil.
+func New(cfg Config, clock TimeSource, state func() *discipline.SyncState, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if clock == nil {
+		return nil, errors.New("server: nil TimeSource")
+	}
+	if state == nil {
+		return nil, errors.New("server: nil state function")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var seed [16]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return nil, fmt.Errorf("server: rate limiter seed: %w", err)
+	}
+	return &Server{
+		cfg:     cfg,
+		clock:   clock,
+		state:   state,
+		log:     log,
+		limiter: newRateLimiter(cfg, binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])),
+		kodPoll: cfg.kodPollLog2(),
+		start:   time.Now(),
+		control: defaultControlInfo(),
+	}, nil
+}
+
+// Listen opens and binds every socket (cfg.Workers per listen address, with
+// SO_REUSEPORT). Call it before dropping privileges to bind port 123.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("server: Listen after Close")
+	}
+	if s.socks != nil {
+		return errors.New("server: Listen called twice")
+	}
+	var socks []*socket
+	for _, a := range s.cfg.ListenAddrs {
+		ap, _ := parseListenAddr(a) // validated in New
+		for i := 0; i < s.cfg.Workers; i++ {
+			sk, err := listenSocket(ap, s.cfg.BatchSize)
+			if err != nil {
+				for _, o := range socks {
+					o.close()
+				}
+				return fmt.Errorf("server: listen %s: %w", ap, err)
+			}
+			ap = sk.local // port 0: the other workers share the port chosen
+			socks = append(socks, sk)
+		}
+	}
+	s.socks = socks
+	for range socks {
+		s.stats = append(s.stats, new(counters))
+	}
+	return nil
+}
+
+// Addrs returns the bound address of each listen address (with the port
+// chosen when it was 0), in the order of cfg.ListenAddrs; nil before Listen.
+func (s *Server) Addrs() []netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []netip.AddrPort
+	for i := 0; i < len(s.socks); i += s.cfg.Workers {
+		out = append(out, s.socks[i].local)
+	}
+	return out
+}
+
+// Serve answers requests until ctx is done, then closes the sockets and
+// returns nil; it returns an error if a socket fails. It calls Listen first
+// if the caller has not. Serve may be called once.
+func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	if s.serving {
+		s.mu.Unlock()
+		return errors.New("server: Serve called twice")
+	}
+	s.serving = true
+	need := s.socks == nil
+	s.mu.Unlock()
+	if need {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	socks, stats := s.socks, s.stats
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(socks))
+	for i, sk := range socks {
+		w := newWorker(s, sk, stats[i])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.run(); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("server: %s: %w", sk.local, err)
+				cancel()
+			}
+		}()
+	}
+	s.log.Info("serving NTP", "addrs", s.Addrs(), "workers", s.cfg.Workers, "batch", s.cfg.BatchSize,
+		"rate_interval", s.cfg.RateInterval, "rate_burst", s.cfg.RateBurst)
+	<-ctx.Done()
+	s.Close()
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		s.log.Error("NTP server stopped", "err", err)
+		return err
+	}
+	return nil
+}
+
+// Close closes the sockets; a running Serve returns. It is safe to call
+// more than once and without Serve (to release sockets from Listen).
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var first error
+	for _, sk := range s.socks {
+		if err := sk.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Stats returns the counters summed over the workers.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	cs := s.stats
+	s.mu.Unlock()
+	var st Stats
+	for _, c := range cs {
+		st.Received += c.received.Load()
+		st.Answered += c.answered.Load()
+		st.KoD += c.kod.Load()
+		st.Control += c.control.Load()
+		for i := range c.drops {
+			st.Drops[i] += c.drops[i].Load()
+		}
+	}
+	return st
+}
+
+// controlAllowed says whether a mode 6 request from src to dst may be
+// answered: only from a loopback source, and, when the destination is
+// known, to a loopback destination (Linux already drops packets from
+// loopback sources arriving on other interfaces; this is the second lock).
+func controlAllowed(src, dst netip.Addr, dstKnown bool) bool {
+	if !src.Unmap().IsLoopback() {
+		return false
+	}
+	return !dstKnown || dst.Unmap().IsLoopback()
+}
+
+// action is what the serving loop does with one received datagram.
+type action uint8
+
+const (
+	actDrop    action = iota // count the drop reason
+	actAnswer                // send the 48-octet reply in out, stamping transmit
+	actKoD                   // send the kiss-o'-death in out as is
+	actControl               // answer the mode 6 request from loopback
+)
+
+// process decides on one datagram req from src (to dst if dstKnown)
+// received at rx, building a reply into out (HeaderLen octets) when there
+// is one. It is the whole per-request path but for the socket calls, and
+// does not allocate.
+func (s *Server) process(req []byte, src, dst netip.Addr, dstKnown bool, rx time.Time, st *discipline.SyncState, out []byte) (action, DropReason) {
+	var h Header
+	k, why := classify(req, &h)
+	switch k {
+	case kindClient:
+		if s.limiter != nil {
+			switch s.limiter.check(src, since(s.start)) {
+			case verdictDrop:
+				return actDrop, DropRateLimit
+			case verdictKoD:
+				respondKoD(&h, s.kodPoll, out)
+				return actKoD, DropNone
+			}
+		}
+		respondClient(&h, rx, rx, st, out)
+		return actAnswer, DropNone
+	case kindControl:
+		if !controlAllowed(src, dst, dstKnown) {
+			return actDrop, DropControlRemote
+		}
+		return actControl, DropNone
+	}
+	return actDrop, why
+}
