@@ -1,0 +1,248 @@
+package refclock
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// FilterConfig tunes the PPS outlier filter.
+type FilterConfig struct {
+	// Window is how many recent accepted samples the trend and spread are
+	// estimated from.
+	Window int
+	// MinSamples: with fewer accepted samples in the window than this,
+	// every sample is accepted (after a cold start or a reset).
+	MinSamples int
+	// K is the rejection threshold in robust standard deviations
+	// (1.4826 x the median absolute deviation from the trend).
+	K float64
+	// MinThreshold is the smallest rejection threshold, so a quiet source
+	// (MAD near zero) and the servo's own corrections do not cause rejections.
+	MinThreshold time.Duration
+	// Agree: this many consecutive rejected samples that agree with each
+	// other (within the threshold, after the trend) are a real step, not
+	// outliers: the window restarts from them and the last is accepted.
+	Agree int
+	// MaxRejects: after this many consecutive rejections the window restarts
+	// anyway and the sample is accepted, so the filter can never lock out
+	// its source.
+	MaxRejects int
+	// MaxGap: a sample this long (local time) after the newest one in the
+	// window restarts the window, since the trend no longer extrapolates.
+	MaxGap time.Duration
+}
+
+// DefaultFilterConfig returns settings for pulses every second.
+func DefaultFilterConfig() FilterConfig {
+	return FilterConfig{
+		Window:       32,
+		MinSamples:   6,
+		K:            6,
+		MinThreshold: 10 * time.Microsecond,
+		Agree:        3,
+		MaxRejects:   8,
+		MaxGap:       30 * time.Second,
+	}
+}
+
+func (c FilterConfig) withDefaults() FilterConfig {
+	d := DefaultFilterConfig()
+	if c.Window == 0 {
+		c.Window = d.Window
+	}
+	if c.MinSamples == 0 {
+		c.MinSamples = d.MinSamples
+	}
+	if c.K == 0 {
+		c.K = d.K
+	}
+	if c.MinThreshold == 0 {
+		c.MinThreshold = d.MinThreshold
+	}
+	if c.Agree == 0 {
+		c.Agree = d.Agree
+	}
+	if c.MaxRejects == 0 {
+		c.MaxRejects = d.MaxRejects
+	}
+	if c.MaxGap == 0 {
+		c.MaxGap = d.MaxGap
+	}
+	return c
+}
+
+// Validate reports a misconfiguration; zero fields are valid (defaults).
+func (c FilterConfig) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if c.Window < 3 || c.Window > 1024 {
+		errs = append(errs, fmt.Errorf("window %d outside [3, 1024]", c.Window))
+	}
+	if c.MinSamples < 3 || c.MinSamples > c.Window {
+		errs = append(errs, fmt.Errorf("min samples %d outside [3, window %d]", c.MinSamples, c.Window))
+	}
+	if c.K < 2 || math.IsNaN(c.K) || math.IsInf(c.K, 0) {
+		errs = append(errs, fmt.Errorf("threshold K %v below 2: the filter would reject good samples and bias the rest", c.K))
+	}
+	if c.MinThreshold < 0 || c.MaxGap < 0 {
+		errs = append(errs, errors.New("negative MinThreshold or MaxGap"))
+	}
+	if c.Agree < 1 || c.MaxRejects < c.Agree {
+		errs = append(errs, fmt.Errorf("agree %d must be >= 1 and <= max rejects %d", c.Agree, c.MaxRejects))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("refclock: filter config: %w", err)
+	}
+	return nil
+}
+
+// FilterStats counts the filter's decisions.
+type FilterStats struct {
+	// Accepted and Rejected count samples; Resets counts window restarts
+	// (steps recognised, gaps, rejection runs, explicit Reset).
+	Accepted, Rejected, Resets uint64
+}
+
+// Filter removes gross outliers from PPS samples without delaying them: each
+// sample is accepted or rejected at once against the robust trend of the
+// last Window accepted samples.
+//
+// The trend is the Theil-Sen line (median of pairwise slopes) through the
+// window, so the oscillator's frequency error and the servo's steering do
+// not look like outliers; the prediction for a new sample is the median of
+// the window's offsets carried along that slope to its time, and its spread
+// is 1.4826 x the median absolute deviation (MAD) of the window from the
+// line. A sample further than max(K x spread, MinThreshold) from the
+// prediction is rejected. Medians make the prediction and spread
+// insensitive to the outliers themselves, and the decision is symmetric
+// with a wide threshold (6 sigma by default), so Gaussian noise is never
+// clipped and the accepted samples are not biased.
+//
+// A real step (the local clock stepped, the locker renumbered) looks like
+// an outlier at first; Agree consecutive rejections that agree with each
+// other restart the window from them, so a cold start's step costs
+// Agree-1 samples and is never filtered away. The window also restarts after
+// MaxRejects consecutive rejections, after a MaxGap gap, and on Reset
+// (call it when the Locker relocks). Filter is pure and not safe for
+// concurrent use.
+type Filter struct {
+	cfg   FilterConfig
+	win   []Sample // accepted, oldest first
+	run   []Sample // consecutive rejections, oldest first
+	stats FilterStats
+
+	// scratch buffers
+	slopes, vals []float64
+}
+
+// NewFilter returns a Filter with cfg; zero fields take defaults.
+func NewFilter(cfg FilterConfig) *Filter { return &Filter{cfg: cfg.withDefaults()} }
+
+// Stats returns the filter's counters.
+func (f *Filter) Stats() FilterStats { return f.stats }
+
+// Reset forgets the window (and any run of rejections).
+func (f *Filter) Reset() {
+	f.win, f.run = f.win[:0], f.run[:0]
+	f.stats.Resets++
+}
+
+// Add judges s: it returns true if s should be used, false if it is a gross
+// outlier to drop.
+func (f *Filter) Add(s Sample) bool {
+	if n := len(f.win); n > 0 {
+		if gap := s.Local.Sub(f.win[n-1].Local); gap > f.cfg.MaxGap || gap <= 0 {
+			f.Reset()
+		}
+	}
+	if len(f.win) < f.cfg.MinSamples {
+		return f.accept(s)
+	}
+	pred, thr := f.predict(s.Local)
+	if math.Abs(float64(s.Offset)-pred) <= thr {
+		f.run = f.run[:0]
+		return f.accept(s)
+	}
+	f.run = append(f.run, s)
+	if len(f.run) >= f.cfg.MaxRejects || (len(f.run) >= f.cfg.Agree && f.runAgrees(thr)) {
+		run := append([]Sample(nil), f.run[len(f.run)-min(len(f.run), f.cfg.Agree):]...)
+		f.Reset()
+		// The earlier members were dropped (and counted) already; they seed
+		// the new window.
+		f.win = append(f.win, run[:len(run)-1]...)
+		return f.accept(s)
+	}
+	f.stats.Rejected++
+	return false
+}
+
+func (f *Filter) accept(s Sample) bool {
+	if len(f.win) == f.cfg.Window {
+		copy(f.win, f.win[1:])
+		f.win = f.win[:len(f.win)-1]
+	}
+	f.win = append(f.win, s)
+	f.stats.Accepted++
+	return true
+}
+
+// runAgrees reports whether the last Agree rejected samples lie within thr
+// of each other after the window's trend is removed.
+func (f *Filter) runAgrees(thr float64) bool {
+	r := f.run[len(f.run)-f.cfg.Agree:]
+	slope := f.slope()
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range r {
+		v := float64(s.Offset) - slope*s.Local.Sub(r[0].Local).Seconds()
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	return hi-lo <= thr
+}
+
+// slope is the Theil-Sen slope of the window in offset nanoseconds per
+// second.
+func (f *Filter) slope() float64 {
+	f.slopes = f.slopes[:0]
+	for i := range f.win {
+		for j := i + 1; j < len(f.win); j++ {
+			dt := f.win[j].Local.Sub(f.win[i].Local).Seconds()
+			if dt > 0 {
+				f.slopes = append(f.slopes, float64(f.win[j].Offset-f.win[i].Offset)/dt)
+			}
+		}
+	}
+	if len(f.slopes) == 0 {
+		return 0
+	}
+	return median(f.slopes)
+}
+
+// predict returns the predicted offset (ns) at local time t and the
+// rejection threshold (ns).
+func (f *Filter) predict(t time.Time) (pred, thr float64) {
+	slope := f.slope()
+	f.vals = f.vals[:0]
+	for _, s := range f.win {
+		f.vals = append(f.vals, float64(s.Offset)+slope*t.Sub(s.Local).Seconds())
+	}
+	pred = median(f.vals)
+	for i := range f.vals {
+		f.vals[i] = math.Abs(f.vals[i] - pred)
+	}
+	mad := median(f.vals)
+	thr = math.Max(f.cfg.K*1.4826*mad, float64(f.cfg.MinThreshold))
+	return pred, thr
+}
+
+// median sorts v in place and returns its median.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}

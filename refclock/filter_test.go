@@ -1,0 +1,206 @@
+package refclock
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// filterRun feeds n samples, one a second, with offset(k) and returns which
+// were accepted.
+func filterRun(f *Filter, n int, offset func(k int) time.Duration) []bool {
+	acc := make([]bool, n)
+	for k := 0; k < n; k++ {
+		acc[k] = f.Add(Sample{Local: t0.Add(time.Duration(k) * time.Second), Offset: offset(k), RefID: RefIDPPS})
+	}
+	return acc
+}
+
+func TestFilterNoiseNotClippedNorBiased(t *testing.T) {
+	tests := []struct {
+		name     string
+		sigma    float64 // ns
+		driftPPM float64
+		maxRej   int
+	}{
+		{"kernel PPS 1 µs, 30 ppm drift", 1e3, 30, 2},
+		{"GPIO 20 µs, no drift", 20e3, 0, 2},
+		{"GPIO 20 µs, -50 ppm drift", 20e3, -50, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(11, 12))
+			const n = 2000
+			noise := make([]float64, n)
+			f := NewFilter(FilterConfig{})
+			acc := filterRun(f, n, func(k int) time.Duration {
+				noise[k] = rng.NormFloat64() * tc.sigma
+				return time.Duration(tc.driftPPM*1e3*float64(k) + noise[k])
+			})
+			rej, sum, cnt := 0, 0.0, 0
+			for k, a := range acc {
+				if !a {
+					rej++
+					continue
+				}
+				sum += noise[k]
+				cnt++
+			}
+			if rej > tc.maxRej {
+				t.Errorf("rejected %d of %d Gaussian samples, want <= %d", rej, n, tc.maxRej)
+			}
+			if mean := sum / float64(cnt); math.Abs(mean) > 3*tc.sigma/math.Sqrt(float64(cnt)) {
+				t.Errorf("accepted noise mean %.1f ns: biased", mean)
+			}
+		})
+	}
+}
+
+func TestFilterS5(t *testing.T) {
+	// Pulses late by Exp(mean 2 µs) plus 1 µs jitter; 2% a further 50-200 µs.
+	rng := rand.New(rand.NewPCG(5, 5))
+	const n = 5000
+	gross := make([]bool, n)
+	lat := make([]float64, n)
+	f := NewFilter(FilterConfig{})
+	acc := filterRun(f, n, func(k int) time.Duration {
+		l := rng.ExpFloat64()*2e3 + rng.NormFloat64()*1e3
+		lat[k] = l
+		if rng.Float64() < 0.02 {
+			gross[k] = true
+			l += 50e3 + rng.Float64()*150e3
+		}
+		return time.Duration(-l) // a late edge makes reference - local negative
+	})
+	var missed, dropped, ngross int
+	var sumAcc, sumClean float64
+	var nAcc, nClean int
+	for k := range acc {
+		if gross[k] {
+			ngross++
+			if acc[k] {
+				missed++
+			}
+			continue
+		}
+		sumClean += lat[k]
+		nClean++
+		if !acc[k] {
+			dropped++
+			continue
+		}
+		sumAcc += lat[k]
+		nAcc++
+	}
+	if missed != 0 {
+		t.Errorf("%d of %d gross outliers passed", missed, ngross)
+	}
+	if dropped > nClean/200 {
+		t.Errorf("dropped %d of %d clean samples", dropped, nClean)
+	}
+	if bias := sumAcc/float64(nAcc) - sumClean/float64(nClean); math.Abs(bias) > 50 {
+		t.Errorf("accepted clean samples' mean moved by %.0f ns", bias)
+	}
+	t.Logf("gross %d (all rejected), clean dropped %d of %d", ngross, dropped, nClean)
+}
+
+func TestFilterSteps(t *testing.T) {
+	tests := []struct {
+		name    string
+		offset  func(k int) time.Duration
+		maxDrop int
+	}{
+		{"cold start: 100 ms step at sample 20", func(k int) time.Duration {
+			if k < 20 {
+				return 100 * time.Millisecond
+			}
+			return 0
+		}, 2},
+		{"step of 1 s (renumbered) at sample 20", func(k int) time.Duration {
+			if k < 20 {
+				return 0
+			}
+			return time.Second
+		}, 2},
+		{"frequency step: 1 ppm at sample 20", func(k int) time.Duration {
+			if k < 20 {
+				return 0
+			}
+			return time.Duration(k-20) * time.Microsecond
+		}, 0},
+		{"fast slew 100 ms -> 0 with 5 s time constant", func(k int) time.Duration {
+			return time.Duration(100e6 * math.Exp(-float64(k)/5))
+		}, 12},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := NewFilter(FilterConfig{})
+			acc := filterRun(f, 200, tc.offset)
+			drop := 0
+			for k, a := range acc {
+				if !a {
+					drop++
+					if k > 100 {
+						t.Errorf("sample %d dropped long after the step", k)
+					}
+				}
+			}
+			if drop > tc.maxDrop {
+				t.Errorf("dropped %d samples, want <= %d", drop, tc.maxDrop)
+			}
+		})
+	}
+}
+
+func TestFilterNeverLocksOut(t *testing.T) {
+	// Alternating huge values: no run agrees, MaxRejects restarts the window.
+	f := NewFilter(FilterConfig{})
+	acc := filterRun(f, 100, func(k int) time.Duration {
+		if k < 10 {
+			return 0
+		}
+		return time.Duration(k%2*2-1) * time.Duration(k) * time.Millisecond
+	})
+	n := 0
+	for _, a := range acc[10:] {
+		if a {
+			n++
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d of 90 samples accepted", n)
+	}
+}
+
+func TestFilterGapResets(t *testing.T) {
+	f := NewFilter(FilterConfig{})
+	filterRun(f, 20, func(int) time.Duration { return 0 })
+	// An hour later the clock has drifted by 150 µs: accepted, not an outlier.
+	if !f.Add(Sample{Local: t0.Add(time.Hour), Offset: 150 * time.Microsecond}) {
+		t.Error("sample after a gap rejected")
+	}
+	if st := f.Stats(); st.Resets != 1 || st.Accepted != 21 {
+		t.Errorf("%+v", st)
+	}
+}
+
+func TestFilterConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  FilterConfig
+		ok   bool
+	}{
+		{"zero is defaults", FilterConfig{}, true},
+		{"defaults", DefaultFilterConfig(), true},
+		{"K 1", FilterConfig{K: 1}, false},
+		{"window 2", FilterConfig{Window: 2, MinSamples: 2}, false},
+		{"min samples above window", FilterConfig{Window: 8, MinSamples: 9}, false},
+		{"agree above max rejects", FilterConfig{Agree: 9, MaxRejects: 4}, false},
+	}
+	for _, tc := range tests {
+		if err := tc.cfg.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
