@@ -110,8 +110,8 @@ type FilterStats struct {
 // sample is accepted or rejected at once against the robust trend of the
 // last Window accepted samples.
 //
-// The trend is the Theil-Sen line (median of pairwise slopes) through the
-// window, so the oscillator's frequency error and the servo's steering do
+// The trend is a resistant line through the window (the slope between the
+// medians of its older and newer halves), so the oscillator's frequency error and the servo's steering do
 // not look like outliers; the prediction for a new sample is the median of
 // the window's offsets carried along that slope to its time, and its spread
 // is 1.4826 x the median absolute deviation (MAD) of the window from the
@@ -202,22 +202,31 @@ func (f *Filter) runAgrees(thr float64) bool {
 	return hi-lo <= thr
 }
 
-// slope is the Theil-Sen slope of the window in offset nanoseconds per
-// second.
+// slope is the window's robust trend in offset nanoseconds per second:
+// the line through the medians of its older and newer halves (Tukey's
+// resistant line), O(N log N) where Theil-Sen would be O(N^2 log N).
 func (f *Filter) slope() float64 {
-	f.slopes = f.slopes[:0]
-	for i := range f.win {
-		for j := i + 1; j < len(f.win); j++ {
-			dt := f.win[j].Local.Sub(f.win[i].Local).Seconds()
-			if dt > 0 {
-				f.slopes = append(f.slopes, float64(f.win[j].Offset-f.win[i].Offset)/dt)
-			}
-		}
-	}
-	if len(f.slopes) == 0 {
+	n := len(f.win)
+	if n < 2 {
 		return 0
 	}
-	return median(f.slopes)
+	h := n / 2
+	t0 := f.win[0].Local
+	half := func(w []Sample) (t, off float64) {
+		f.vals = f.vals[:0]
+		f.slopes = f.slopes[:0]
+		for _, s := range w {
+			f.vals = append(f.vals, s.Local.Sub(t0).Seconds())
+			f.slopes = append(f.slopes, float64(s.Offset))
+		}
+		return median(f.vals), median(f.slopes)
+	}
+	ta, oa := half(f.win[:h])
+	tb, ob := half(f.win[n-h:])
+	if tb <= ta {
+		return 0
+	}
+	return (ob - oa) / (tb - ta)
 }
 
 // predict returns the predicted offset (ns) at local time t and the

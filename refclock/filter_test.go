@@ -31,7 +31,7 @@ func TestFilterNoiseNotClippedNorBiased(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(11, 12))
-			const n = 2000
+			const n = 14400
 			noise := make([]float64, n)
 			f := NewFilter(FilterConfig{})
 			acc := filterRun(f, n, func(k int) time.Duration {
@@ -60,7 +60,7 @@ func TestFilterNoiseNotClippedNorBiased(t *testing.T) {
 func TestFilterS5(t *testing.T) {
 	// Pulses late by Exp(mean 2 µs) plus 1 µs jitter; 2% a further 50-200 µs.
 	rng := rand.New(rand.NewPCG(5, 5))
-	const n = 5000
+	const n = 14400
 	gross := make([]bool, n)
 	lat := make([]float64, n)
 	f := NewFilter(FilterConfig{})
