@@ -1,0 +1,26 @@
+//go:build !linux
+
+package loadgen
+
+import (
+	"errors"
+	"net"
+)
+
+var errUnsupported = errors.New("loadgen: sendmmsg/recvmmsg need Linux")
+
+type batch struct{ bufs [][]byte }
+
+func newBatch(n, size int) *batch { return &batch{bufs: make([][]byte, n)} }
+
+func (b *batch) msg(i int) []byte { return nil }
+
+type sock struct{ u *net.UDPConn }
+
+func newSock(u *net.UDPConn) (*sock, error) { return nil, errUnsupported }
+
+func (s *sock) recv(b *batch, wait bool) (int, error) { return 0, errUnsupported }
+
+func (s *sock) send(b *batch, n int) (int, error) { return 0, errUnsupported }
+
+func setRecvBuf(u *net.UDPConn, n int) {}
