@@ -347,9 +347,15 @@ func quoted(b []byte, s string) []byte {
 // systemVars are association 0's variables, in ntpd's order and units
 // (delays and offsets in ms, frequency in ppm).
 var systemVars = []controlVar{
-	{"version", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte { return quoted(b, i.version) }},
-	{"processor", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte { return quoted(b, i.processor) }},
-	{"system", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte { return quoted(b, i.system) }},
+	{"version", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte {
+		return quoted(b, i.version)
+	}},
+	{"processor", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte {
+		return quoted(b, i.processor)
+	}},
+	{"system", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte {
+		return quoted(b, i.system)
+	}},
 	{"leap", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return leapOf(b, st) }},
 	{"stratum", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
 		if !synced(st) {
@@ -369,14 +375,18 @@ var systemVars = []controlVar{
 	{"rootdisp", func(b []byte, st *discipline.SyncState, now time.Time, _ *controlInfo) []byte {
 		return appendMs(b, rootDispOf(st, now))
 	}},
-	{"refid", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, refIDOf(st)...) }},
+	{"refid", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return append(b, refIDOf(st)...)
+	}},
 	{"reftime", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
 		if st == nil {
 			return appendTimestamp(b, time.Time{})
 		}
 		return appendTimestamp(b, st.RefTime)
 	}},
-	{"clock", func(b []byte, _ *discipline.SyncState, now time.Time, _ *controlInfo) []byte { return appendTimestamp(b, now) }},
+	{"clock", func(b []byte, _ *discipline.SyncState, now time.Time, _ *controlInfo) []byte {
+		return appendTimestamp(b, now)
+	}},
 	{"peer", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
 		if !synced(st) {
 			return append(b, '0')
@@ -397,8 +407,12 @@ var systemVars = []controlVar{
 		}
 		return strconv.AppendFloat(b, st.FreqPPB/1000, 'f', 3, 64)
 	}},
-	{"sys_jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, jitterOf(st)) }},
-	{"clk_jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, jitterOf(st)) }},
+	{"sys_jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return appendMs(b, jitterOf(st))
+	}},
+	{"clk_jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return appendMs(b, jitterOf(st))
+	}},
 }
 
 // peerVars are the refclock association's variables. srcadr uses ntpd's
@@ -411,15 +425,21 @@ var peerVars = []controlVar{
 		}
 		return append(b, "127.127.20.0"...)
 	}},
-	{"srcport", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, "123"...) }},
+	{"srcport", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return append(b, "123"...)
+	}},
 	{"srchost", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
 		if refIDOf(st) == "PPS" {
 			return quoted(b, "PPS(0)")
 		}
 		return quoted(b, "NMEA(0)")
 	}},
-	{"dstadr", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, "127.0.0.1"...) }},
-	{"dstport", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, "123"...) }},
+	{"dstadr", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return append(b, "127.0.0.1"...)
+	}},
+	{"dstport", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return append(b, "123"...)
+	}},
 	{"leap", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return leapOf(b, st) }},
 	{"stratum", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
 	{"precision", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
@@ -427,7 +447,9 @@ var peerVars = []controlVar{
 	}},
 	{"rootdelay", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, 0) }},
 	{"rootdisp", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, 0) }},
-	{"refid", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, refIDOf(st)...) }},
+	{"refid", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return append(b, refIDOf(st)...)
+	}},
 	{"reftime", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
 		if st == nil {
 			return appendTimestamp(b, time.Time{})
@@ -452,7 +474,9 @@ var peerVars = []controlVar{
 	{"hpoll", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '4') }},
 	{"ppoll", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '4') }},
 	{"headway", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
-	{"flash", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, "0x0"...) }},
+	{"flash", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return append(b, "0x0"...)
+	}},
 	{"keyid", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
 	{"offset", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
 		if st == nil {
@@ -464,7 +488,9 @@ var peerVars = []controlVar{
 	{"dispersion", func(b []byte, st *discipline.SyncState, now time.Time, _ *controlInfo) []byte {
 		return appendMs(b, rootDispOf(st, now))
 	}},
-	{"jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, jitterOf(st)) }},
+	{"jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+		return appendMs(b, jitterOf(st))
+	}},
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0 }

@@ -58,6 +58,11 @@ const (
 // classify decodes req into h and decides how to handle it (RFC 5905
 // section 9.2, the dispatch table reduced to a server's rows).
 func classify(req []byte, h *Header) (kind, DropReason) {
+	if len(req) > 0 && req[0]&7 == ModeControl {
+		// Mode 6 headers are 12 octets (RFC 1305 appendix B): the control
+		// path parses them.
+		return kindControl, DropNone
+	}
 	switch err := Decode(req, h); err {
 	case nil:
 	case ErrShort:

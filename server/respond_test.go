@@ -133,7 +133,7 @@ func TestRespondVersionsAndModes(t *testing.T) {
 		{"symmetric passive", req(0x22), DropMode, 0},
 		{"server reply", req(0x24), DropMode, 0},
 		{"broadcast", req(0x25), DropMode, 0},
-		{"control", capNtpqRV, DropShort, 0},
+		{"control", capNtpqRV, DropControlRemote, 0},
 		{"control 48 octets", req(0x26), DropControlRemote, 0},
 		{"monlist", capMonlist, DropModePrivate, 0},
 		{"short", capNtpdig[:47], DropShort, 0},
@@ -211,5 +211,22 @@ func BenchmarkRespond(b *testing.B) {
 	}
 }
 
-// respondControlFuzz is replaced once the control path exists.
-func respondControlFuzz(b []byte) (int, DropReason) { return 0, DropNone }
+// respondControlFuzz runs the mode 6 builder on b and returns the total
+// length of its fragments, checking each is within bounds.
+func respondControlFuzz(b []byte) (int, DropReason) {
+	info := defaultControlInfo()
+	r, ok := buildControl(b, syncedState(), testTx, &info, make([]byte, 0, 4096))
+	if !ok {
+		return 0, DropControlBad
+	}
+	total := 0
+	f := make([]byte, controlMaxFrag)
+	for i := range r.fragments() {
+		n := r.fragment(i, f)
+		if n > controlMaxFrag || n%4 != 0 {
+			panic("bad fragment")
+		}
+		total += n
+	}
+	return total, DropNone
+}
