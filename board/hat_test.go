@@ -1,0 +1,98 @@
+package board
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/pps"
+)
+
+func TestProfiles(t *testing.T) {
+	names := Names()
+	want := []string{"adafruit-ultimate-gps", "ublox-neo-m8", "uputronics-gps-rtc", "waveshare-l76x"}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Errorf("Names = %v, want %v", names, want)
+	}
+	for _, n := range names {
+		h, err := Profile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Name != n || h.SerialPath != "/dev/serial0" || !standardBauds[h.Baud] || h.Polarity.Validate() != nil {
+			t.Errorf("profile %s inconsistent: %+v", n, h)
+		}
+		if h.PPSPin != NoPin && (h.PPSPin < 2 || h.PPSPin > 27) {
+			t.Errorf("profile %s: pin %d", n, h.PPSPin)
+		}
+		if h.NMEADelay <= 0 || h.NMEADelay >= time.Second {
+			t.Errorf("profile %s: NMEA delay %v", n, h.NMEADelay)
+		}
+	}
+	a, _ := Profile("adafruit-ultimate-gps")
+	if a.PPSPin != 4 || a.Baud != 9600 || !a.HasPPS() {
+		t.Errorf("Adafruit: %+v", a)
+	}
+	u, _ := Profile("uputronics-gps-rtc")
+	if u.PPSPin != 18 || u.Receiver != "u-blox MAX-M8Q" {
+		t.Errorf("Uputronics: %+v", u)
+	}
+	if w, _ := Profile("waveshare-l76x"); w.HasPPS() {
+		t.Errorf("Waveshare has an unverified PPS pin but claims PPS: %+v", w)
+	}
+	if _, err := Profile("garmin-18x"); err == nil || !strings.Contains(err.Error(), "adafruit-ultimate-gps") {
+		t.Errorf("unknown hat: %v, want the known names listed", err)
+	}
+}
+
+func TestConfigResolve(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("DefaultConfig invalid: %v", err)
+	}
+	c := Config{
+		Hat: "ublox-neo-m8", SerialPath: "/dev/ttyAMA0", Baud: 115200, PPSDevice: "/dev/pps1",
+		PPSPin: 23, Polarity: "falling", CableDelay: 150 * time.Nanosecond, PPSMethod: MethodGPIOChip,
+	}
+	h, err := c.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.SerialPath != "/dev/ttyAMA0" || h.Baud != 115200 || h.PPSDevice != "/dev/pps1" || h.PPSPin != 23 ||
+		h.Polarity != pps.Falling || h.CableDelay != 150*time.Nanosecond {
+		t.Errorf("overrides not applied: %+v", h)
+	}
+	h, err = Config{Hat: "uputronics-gps-rtc", PPSDevice: "none", PPSMethod: MethodAuto}.Resolve()
+	if err != nil || h.PPSDevice != "" || h.PPSPin != 18 {
+		t.Errorf("pps_device none: %+v, %v", h, err)
+	}
+	// Setting the pin on the Waveshare hat gives it PPS.
+	h, err = Config{Hat: "waveshare-l76x", PPSPin: 18, PPSMethod: MethodPeriph}.Resolve()
+	if err != nil || !h.HasPPS() {
+		t.Errorf("waveshare with pin: %+v, %v", h, err)
+	}
+
+	bad := []struct {
+		c    Config
+		want string
+	}{
+		{Config{Hat: "nope", PPSMethod: MethodAuto}, "unknown hat"},
+		{Config{Hat: "ublox-neo-m8", SerialPath: "ttyS0", PPSMethod: MethodAuto}, "serial_path"},
+		{Config{Hat: "ublox-neo-m8", Baud: 9601, PPSMethod: MethodAuto}, "baud 9601"},
+		{Config{Hat: "ublox-neo-m8", PPSDevice: "pps0", PPSMethod: MethodAuto}, "pps_device"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: 1, PPSMethod: MethodAuto}, "pps_pin 1"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: 40, PPSMethod: MethodAuto}, "pps_pin 40"},
+		{Config{Hat: "ublox-neo-m8", Polarity: "up", PPSMethod: MethodAuto}, "polarity"},
+		{Config{Hat: "ublox-neo-m8", CableDelay: -time.Nanosecond, PPSMethod: MethodAuto}, "cable_delay"},
+		{Config{Hat: "ublox-neo-m8", CableDelay: time.Millisecond, PPSMethod: MethodAuto}, "cable_delay"},
+		{Config{Hat: "ublox-neo-m8"}, "pps_method \"\""},
+		{Config{Hat: "ublox-neo-m8", PPSMethod: "magic"}, "pps_method \"magic\""},
+		{Config{Hat: "ublox-neo-m8", PPSDevice: "none", PPSMethod: MethodKernel}, "no pps_device"},
+		{Config{Hat: "waveshare-l76x", PPSMethod: MethodGPIOChip}, "no pps_pin"},
+	}
+	for _, b := range bad {
+		err := b.c.Validate()
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("Validate(%+v) = %v, want it to mention %q", b.c, err, b.want)
+		}
+	}
+}
