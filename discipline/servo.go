@@ -10,16 +10,17 @@ import (
 // one that has predicted the pulses best lately (see doc.go).
 var wanderBank = []float64{1e-11, 3e-11, 1e-10, 3e-10, 1e-9, 3e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6}
 
-// defaultFilter is the bank index followed before the scores mean anything.
-const defaultFilter = 6 // 1e-8
+// forget is the time constant, in samples, of the bank's likelihood memory.
+const forget = 3000
 
 // kalman is one two-state filter: phase x (local - reference, seconds) at
 // the servo time t, oscillator frequency y (fractional, before correction).
 type kalman struct {
-	w     float64 // assumed wander
-	x, y  float64
-	p     [2][2]float64
-	score float64 // exponentially weighted squared prediction error
+	w    float64 // assumed wander
+	x, y float64
+	p    [2][2]float64
+	ll   float64 // exponentially forgetting log-likelihood of the pulses seen
+	wt   float64 // posterior weight in the mixture
 }
 
 // segment is a frequency correction c applied from servo time t on.
@@ -75,16 +76,20 @@ type Servo struct {
 	init   bool
 	tLast  float64 // servo time of the last pulse the filters are at
 	bank   []kalman
-	sel    int
 	segs   []segment // corrections in force since tLast
 	until  float64   // servo time the current slew targets
 
 	initFreq   float64 // oscillator frequency assumed at start (fractional)
+	lastCorr   float64 // correction last set (or in force at start)
 	initFreqSD float64
 
 	// Noise estimation over accepted pulse innovations.
 	n              int
-	m1, m2, m3     float64 // EW raw moments of innovations (before bias removal)
+	m2, m3         float64 // EW moments of the second differences of pulse phases
+	hPrev, zPrev   float64 // previous control-corrected phase step and phase
+	tPrev          float64 // servo time of the previous pulse sample (NaN: none)
+	hOK            bool    // hPrev is valid
+	rejN           int     // recent noise-learning rejections (decays)
 	noiseVar       float64 // estimated total sample variance
 	bias           float64 // estimated mean latency (phase units, seconds)
 	lastExtVar     float64 // variance of a non-adaptive (NMEA) sample
@@ -108,7 +113,7 @@ func NewServo(cfg Config) *Servo {
 // estimate as the starting point), as after an actuator error.
 func (s *Servo) Reset() {
 	if s.init {
-		f := &s.bank[s.sel]
+		f := s.est()
 		s.initFreq = f.y
 		s.initFreqSD = math.Max(math.Sqrt(f.p[1][1]), 1e-6)
 	}
@@ -117,10 +122,11 @@ func (s *Servo) Reset() {
 	for i, w := range wanderBank {
 		s.bank[i].w = w
 	}
-	s.sel = defaultFilter
+	s.weigh()
 	s.segs = s.segs[:0]
 	s.n = 0
-	s.m1, s.m2, s.m3 = 0, 0, 0
+	s.m2, s.m3 = 0, 0
+	s.tPrev, s.hOK, s.rejN = math.NaN(), false, 0
 	s.noiseVar = sq(s.cfg.InitialNoise.Seconds())
 	s.bias = 0
 	s.rejectSince = math.NaN()
@@ -137,6 +143,7 @@ func (s *Servo) SetInitialFrequency(corrPPB float64) {
 	}
 	c := corrPPB * 1e-9
 	s.initFreq = 1/(1+c) - 1 // oscillator error the correction cancels
+	s.lastCorr = c
 	s.initFreqSD = s.cfg.DriftUncertaintyPPM * 1e-6
 }
 
@@ -149,24 +156,76 @@ func (s *Servo) MarkLocked() {
 	}
 }
 
+var debugServo = false
+
 func sq(v float64) float64 { return v * v }
 
 func (s *Servo) sec(t time.Time) float64 { return t.Sub(s.origin).Seconds() }
 
-// ctrl returns the integral of the correction over [a, b].
-func (s *Servo) ctrl(a, b float64) float64 {
-	u := 0.0
+// weigh turns the filters' log-likelihoods into mixture weights.
+func (s *Servo) weigh() {
+	top := math.Inf(-1)
+	for _, b := range s.bank {
+		top = math.Max(top, b.ll)
+	}
+	sum := 0.0
+	for i := range s.bank {
+		s.bank[i].wt = math.Exp(s.bank[i].ll - top)
+		sum += s.bank[i].wt
+	}
+	for i := range s.bank {
+		s.bank[i].wt /= sum
+	}
+}
+
+// est returns the mixture of the bank: weighted state, covariance including
+// the spread of the filters, and the weighted (geometric) wander.
+func (s *Servo) est() *kalman {
+	var m kalman
+	lw := 0.0
+	for _, b := range s.bank {
+		m.x += b.wt * b.x
+		m.y += b.wt * b.y
+		lw += b.wt * math.Log(b.w)
+	}
+	for _, b := range s.bank {
+		dx, dy := b.x-m.x, b.y-m.y
+		m.p[0][0] += b.wt * (b.p[0][0] + dx*dx)
+		m.p[0][1] += b.wt * (b.p[0][1] + dx*dy)
+		m.p[1][1] += b.wt * (b.p[1][1] + dy*dy)
+	}
+	m.p[1][0] = m.p[0][1]
+	m.w = math.Exp(lw)
+	return &m
+}
+
+// advance returns the phase change over the local interval [a, b] for an
+// oscillator frequency y under the recorded corrections, and its derivative
+// in y. Over a local span L with correction c the true time elapsed is
+// L/((1+y)(1+c)), so the phase (local - true) grows by L - L/((1+y)(1+c)).
+func (s *Servo) advance(y, a, b float64) (dx, dy float64) {
 	for i, sg := range s.segs {
+		start := sg.t
+		if i == 0 {
+			start = math.Inf(-1)
+		}
 		end := math.Inf(1)
 		if i+1 < len(s.segs) {
 			end = s.segs[i+1].t
 		}
-		lo, hi := math.Max(a, sg.t), math.Min(b, end)
+		lo, hi := math.Max(a, start), math.Min(b, end)
 		if hi > lo {
-			u += sg.c * (hi - lo)
+			l := hi - lo
+			g := (1 + y) * (1 + sg.c)
+			dx += l - l/g
+			dy += l / (g * (1 + y))
 		}
 	}
-	return u
+	if len(s.segs) == 0 && b > a {
+		dx = (b - a) * (1 - 1/(1+y))
+		dy = (b - a) / sq(1+y)
+	}
+	return dx, dy
 }
 
 // setCorr records the correction c from servo time t on.
@@ -175,6 +234,7 @@ func (s *Servo) setCorr(t, c float64) {
 		s.segs = s.segs[:len(s.segs)-1]
 	}
 	s.segs = append(s.segs, segment{t, c})
+	s.lastCorr = c
 }
 
 // prune drops segments wholly before t.
@@ -186,10 +246,11 @@ func (s *Servo) prune(t float64) {
 	s.segs = s.segs[i:]
 }
 
-// predict moves filter f from tLast to t (control integral u over the gap).
-func predict(f *kalman, dt, u float64) {
-	f.x += f.y*dt + (1+f.y)*u
-	a := dt + u
+// predict moves filter f forward by the local interval dt, over which the
+// corrections advance the phase by dx with derivative dy in the frequency.
+func predict(f *kalman, dt, dx, dy float64) {
+	f.x += dx
+	a := dy
 	p := f.p
 	p00 := p[0][0] + 2*a*p[0][1] + a*a*p[1][1]
 	p01 := p[0][1] + a*p[1][1]
@@ -227,21 +288,26 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 	if !(dt > 1e-3) || tn < tk-1 {
 		return Action{} // duplicate, out of order or from before a step
 	}
-	u := s.ctrl(s.tLast, tk)
+	ym := s.est().y
+	dxm, _ := s.advance(ym, s.tLast, tk)
+	ctl := dxm - ym*dt
 	for i := range s.bank {
-		predict(&s.bank[i], dt, u)
+		b := &s.bank[i]
+		dx, dy := s.advance(b.y, s.tLast, tk)
+		predict(b, dt, dx, dy)
 	}
 	s.tLast = tk
 	s.prune(tk)
 
 	var r float64
 	if pulse {
+		s.learnNoise(z, tk, ctl)
 		r = s.noiseVar
 	} else {
 		r = math.Max(sq(errEst.Seconds()), sq(s.cfg.InitialNoise.Seconds()))
 		s.lastExtVar = r
 	}
-	f := &s.bank[s.sel]
+	f := s.est()
 	zc := z
 	if pulse {
 		zc -= s.bias
@@ -279,6 +345,7 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 			b.p[1][1] += sq(e / (2 * s.cfg.PulsePeriod.Seconds()))
 		}
 		s.runN, s.runSign = 0, 0
+		f = s.est()
 		sd = math.Sqrt(f.p[0][0] + r)
 		gate = s.cfg.OutlierGate * sd
 	}
@@ -287,9 +354,6 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 		s.rej++
 		// The noise estimate still learns, winsorised, so a too small
 		// estimate cannot lock every sample out.
-		if pulse {
-			s.learnNoise(math.Copysign(gate, e), f.p[0][0], true)
-		}
 		if math.IsNaN(s.rejectSince) {
 			s.rejectSince = tk
 		} else if tk-s.rejectSince >= s.cfg.ReacquireAfter.Seconds() {
@@ -304,51 +368,78 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 	s.accepted++
 	act.Accepted = true
 	if pulse {
-		// Score each filter by its prediction error (what the offset at the
-		// next pulse will be), then learn the noise from the followed one.
-		clip := sq(gate)
-		alpha := math.Max(1/float64(s.n+1), 1.0/1500)
+		// Each filter's likelihood of this pulse (innovation clipped at
+		// the gate) weighs it in the mixture that steers the clock.
 		for i := range s.bank {
 			b := &s.bank[i]
-			b.score += alpha * (math.Min(sq(zc-b.x), clip) - b.score)
-		}
-		s.learnNoise(z-f.x, f.p[0][0], false)
-		if s.n > 300 {
-			best := s.sel
-			for i := range s.bank {
-				if s.bank[i].score < s.bank[best].score*0.995 {
-					best = i
-				}
-			}
-			s.sel = best
+			si := b.p[0][0] + r
+			b.ll = b.ll*(1-1.0/forget) - 0.5*math.Log(si) - 0.5*math.Min(sq(zc-b.x), sq(gate))/si
 		}
 	}
 	for i := range s.bank {
 		update(&s.bank[i], zc, r)
 	}
+	if pulse {
+		s.weigh()
+	}
 	return s.plan(tn, act)
 }
 
-// learnNoise updates the innovation moments with e (raw, before bias
-// removal) and derives the sample variance and the one-sided latency bias.
-func (s *Servo) learnNoise(e, prior float64, clipped bool) {
+// learnNoise learns the sample noise from the pulse phases themselves,
+// independently of the filters (so the bank's choice of wander cannot bias
+// it): with the known corrections removed, the phase step between
+// consecutive pulses is g = y + v[k+1] - v[k], and the second difference
+// h = g[k+1] - g[k] = (y[k+1]-y[k]) + v[k+2] - 2v[k+1] + v[k] has variance
+// 6 var(v) (+ W^2, negligible) and third moment -6 m3(v). z is the pulse's
+// phase at servo time t; ctl is the phase the corrections added since the
+// previous pulse (beyond the oscillator's own y*dt).
+func (s *Servo) learnNoise(z, t, ctl float64) {
+	period := s.cfg.PulsePeriod.Seconds()
+	consecutive := !math.IsNaN(s.tPrev) && math.Abs(t-s.tPrev-period) < 0.1*period
+	g := z - s.zPrev - ctl
+	s.zPrev, s.tPrev = z, t
+	if !consecutive {
+		s.hOK = false
+		return
+	}
+	if !s.hOK {
+		s.hPrev, s.hOK = g, true
+		return
+	}
+	h := g - s.hPrev
+	s.hPrev = g
+	sd := math.Sqrt(6 * s.noiseVar)
+	if math.Abs(h) > 8*sd {
+		// An outlier (or the estimate is far too small: if most are
+		// rejected, widen it).
+		s.rejN += 2
+		if s.rejN > 20 {
+			s.noiseVar *= 4
+			s.rejN = 0
+		}
+		return
+	}
+	if s.rejN > 0 {
+		s.rejN--
+	}
 	s.n++
-	a := math.Max(1/float64(s.n), 1.0/600)
-	s.m1 += a * (e - s.m1)
-	s.m2 += a * (e*e - s.m2)
-	s.m3 += a * (e*e*e - s.m3)
-	v := s.m2 - s.m1*s.m1
-	s.noiseVar = math.Max(v-prior, sq(1e-9))
-	if clipped || s.n < 200 {
+	a := math.Max(1/float64(s.n), 1.0/1000)
+	s.m2 += a * (h*h - s.m2)
+	s.m3 += a * (h*h*h - s.m3)
+	s.noiseVar = math.Max(s.m2/6, sq(1e-9))
+	if s.n < 500 {
 		return
 	}
 	// One-sided latency (exponential tail, BENCHMARKS S5) shows as positive
-	// skew of the phase innovations; an exponentially modified Gaussian has
-	// third central moment 2*tau^3, and its floor sits tau below the mean.
-	m3c := s.m3 - 3*s.m1*s.m2 + 2*s.m1*s.m1*s.m1
-	skew := m3c / math.Pow(v, 1.5)
+	// skew of the pulse noise; an exponentially modified Gaussian has third
+	// central moment 2*tau^3, and its floor sits tau below its mean.
+	m3 := -s.m3 / 6
+	skew := m3 / math.Pow(s.noiseVar, 1.5)
+	if debugServo && s.n%500 == 0 {
+		println("skew", s.n, skew, "sd", math.Sqrt(s.noiseVar)*1e6)
+	}
 	if skew > 0.5 {
-		s.bias = math.Min(math.Cbrt(m3c/2), math.Sqrt(v))
+		s.bias = math.Min(math.Cbrt(m3/2), math.Sqrt(s.noiseVar))
 	} else {
 		s.bias = 0
 	}
@@ -360,8 +451,12 @@ func (s *Servo) acquire(local time.Time, offset, errEst time.Duration, now time.
 	s.origin = local
 	s.init = true
 	s.tLast = 0
-	s.segs = s.segs[:0]
-	r := math.Max(sq(errEst.Seconds()), s.noiseVar)
+	s.segs = append(s.segs[:0], segment{0, s.lastCorr})
+	if errEst > 0 && s.n == 0 {
+		// The source's own precision is the best guess until measured.
+		s.noiseVar = sq(errEst.Seconds())
+	}
+	r := s.noiseVar
 	act := Action{Accepted: true, Innovation: offset}
 	x := -offset.Seconds()
 	if s.stepAllowed && (offset > s.cfg.StepThreshold || offset < -s.cfg.StepThreshold) {
@@ -377,31 +472,43 @@ func (s *Servo) acquire(local time.Time, offset, errEst time.Duration, now time.
 		b := &s.bank[i]
 		b.x, b.y = x, s.initFreq
 		b.p = [2][2]float64{{r, 0}, {0, sq(s.initFreqSD)}}
-		b.score = 0
+		b.ll = 0
 	}
 	s.accepted++
+	s.weigh()
 	return s.plan(s.sec(now), act)
 }
 
 // plan sets the correction so that the predicted phase at the next pulse is
 // zero: the phase estimate is folded into the next interval's frequency.
 func (s *Servo) plan(tn float64, act Action) Action {
-	f := &s.bank[s.sel]
+	f := s.est()
 	period := s.cfg.PulsePeriod.Seconds()
-	target := s.tLast + period
-	for target-tn < 0.25*period {
+	dx, _ := s.advance(f.y, s.tLast, tn)
+	xNow := f.x + dx
+	// Reference (true) time now and of the next pulse, in servo units.
+	refNow := tn - xNow
+	target := s.tLast - f.x + period
+	for target-refNow < 0.25*period {
 		target += period
 	}
-	xNow := f.x + f.y*(tn-s.tLast) + (1+f.y)*s.ctrl(s.tLast, tn)
-	h := target - tn
-	c := -(xNow + f.y*h) / ((1 + f.y) * h)
-	lim := s.cfg.MaxSlewPPM * 1e-6
-	c = math.Max(-lim, math.Min(lim, c))
+	c := s.steer(f.y, xNow, target-refNow)
 	s.setCorr(tn, c)
-	s.until = target
+	s.until = tn + (target - refNow)
 	act.SetFreq = true
 	act.FreqPPB = c * 1e9
+	if debugServo {
+		println("plan tn", tn, "tLast", s.tLast, "x", f.x*1e6, "y", f.y*1e9, "xNow", xNow*1e6, "c ppm", c*1e6, "w", f.w, "acc", act.Accepted, "inn", act.Innovation.String())
+	}
 	return act
+}
+
+// steer returns the correction that brings phase x to zero over the true
+// interval d for oscillator frequency y: (1+y)(1+c) = 1 - x/d, limited.
+func (s *Servo) steer(y, x, d float64) float64 {
+	c := (1-x/d)/(1+y) - 1
+	lim := s.cfg.MaxSlewPPM * 1e-6
+	return math.Max(-lim, math.Min(lim, c))
 }
 
 // Tick lets the servo hold over between samples: once the planned slew has
@@ -415,17 +522,12 @@ func (s *Servo) Tick(now time.Time) Action {
 	if tn < s.until {
 		return Action{}
 	}
-	// Re-anchor the plan at the last pulse the filters saw; plan aims one
-	// period past now.
-	f := &s.bank[s.sel]
+	f := s.est()
 	period := s.cfg.PulsePeriod.Seconds()
-	xNow := f.x + f.y*(tn-s.tLast) + (1+f.y)*s.ctrl(s.tLast, tn)
-	h := period
-	c := -(xNow + f.y*h) / ((1 + f.y) * h)
-	lim := s.cfg.MaxSlewPPM * 1e-6
-	c = math.Max(-lim, math.Min(lim, c))
+	dx, _ := s.advance(f.y, s.tLast, tn)
+	c := s.steer(f.y, f.x+dx, period)
 	s.setCorr(tn, c)
-	s.until = tn + h
+	s.until = tn + period
 	return Action{SetFreq: true, FreqPPB: c * 1e9}
 }
 
@@ -438,19 +540,19 @@ func (s *Servo) Predict(now time.Time) (offset, sigma time.Duration) {
 	if !s.init {
 		return 0, 0
 	}
-	f := s.bank[s.sel]
+	f := s.est()
 	tn := s.sec(now)
 	dt := tn - s.tLast
-	u := s.ctrl(s.tLast, tn)
 	if dt > 0 {
-		predict(&f, dt, u)
+		dx, dy := s.advance(f.y, s.tLast, tn)
+		predict(f, dt, dx, dy)
 	}
 	return durationOf(-f.x), durationOf(math.Sqrt(f.p[0][0]))
 }
 
 // Stats returns the current estimates.
 func (s *Servo) Stats() ServoStats {
-	f := s.bank[s.sel]
+	f := s.est()
 	return ServoStats{
 		Offset:       durationOf(-f.x),
 		FreqPPB:      f.y * 1e9,
@@ -472,6 +574,6 @@ func (s *Servo) FreqCorrectionPPB() (float64, bool) {
 	if !s.init {
 		return 0, false
 	}
-	y := s.bank[s.sel].y
+	y := s.est().y
 	return (1/(1+y) - 1) * 1e9, true
 }

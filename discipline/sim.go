@@ -45,6 +45,8 @@ type SimClock struct {
 	leap      Leap // armed leap (LeapInsert/LeapDelete) or LeapNone
 	leapDone  bool // the armed leap was applied (kernel TIME_WAIT)
 	leapsDone int
+	leapShift float64   // sum of applied leap steps, seconds
+	leapAt    time.Time // true instant of the last applied leap
 	steps     int
 	synced    bool
 	estErr    time.Duration
@@ -90,11 +92,13 @@ func (c *SimClock) advance(t time.Time) {
 				tc := toMid / (1 + r)
 				c.offset += r * tc
 				c.anchor = c.anchor.Add(durationOf(tc))
+				step := 1.0
 				if c.leap == LeapInsert {
-					c.offset -= 1
-				} else {
-					c.offset += 1
+					step = -1
 				}
+				c.offset += step
+				c.leapShift += step
+				c.leapAt = c.anchor
 				c.leapDone = true
 				c.leapsDone++
 				continue
@@ -224,6 +228,10 @@ type SimStatus struct {
 	Leap Leap
 	// LeapsApplied counts leap seconds applied at midnight.
 	LeapsApplied int
+	// LeapShift is the sum of the leap steps applied (-1 s per insertion).
+	LeapShift time.Duration
+	// LastLeap is the true instant the last leap was applied.
+	LastLeap time.Time
 	// Steps counts Step calls.
 	Steps int
 	// FreqPPB is the correction in force.
@@ -235,11 +243,20 @@ func (c *SimClock) Status() SimStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return SimStatus{Synced: c.synced, EstErr: c.estErr, MaxErr: c.maxErr, Leap: c.leap,
-		LeapsApplied: c.leapsDone, Steps: c.steps, FreqPPB: c.corr * 1e9}
+		LeapsApplied: c.leapsDone, LeapShift: durationOf(c.leapShift), LastLeap: c.leapAt, Steps: c.steps, FreqPPB: c.corr * 1e9}
 }
 
 // PrecisionReporter is implemented by clocks that know their reading
 // precision (log2 seconds).
 type PrecisionReporter interface {
 	PrecisionLog2() int8
+}
+
+// ShiftOscillatorPPB changes the oscillator's own frequency error by ppb from
+// now on (a fault: temperature shock, BENCHMARKS.md S7).
+func (c *SimClock) ShiftOscillatorPPB(ppb float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advance(c.trueNow().Round(0).UTC())
+	c.freq += ppb * 1e-9
 }

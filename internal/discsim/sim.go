@@ -1,0 +1,356 @@
+package discsim
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/internal/leap"
+	"github.com/gnomon-ntp/gnomon/pps"
+	"github.com/gnomon-ntp/gnomon/refclock"
+)
+
+// statsFrom is where the statistics start (BENCHMARKS.md: t >= 1800 s).
+const statsFrom = 1800
+
+// Result holds one run's figures. Offsets are local - true, seconds.
+type Result struct {
+	Scenario string  `json:"scenario"`
+	Seed     uint64  `json:"seed"`
+	Hours    float64 `json:"hours"`
+
+	RMSOffsetS  float64 `json:"rms_offset_s"`
+	P99OffsetS  float64 `json:"p99_offset_s"`
+	MaxOffsetS  float64 `json:"max_offset_s"`
+	MeanOffsetS float64 `json:"mean_offset_s"`
+	// RMSFreqPPB is the RMS error of the frequency estimate the servo holds
+	// (its estimate of the oscillator against the oscillator's true error).
+	RMSFreqPPB float64 `json:"rms_freq_ppb"`
+	// RMSRatePPB is the RMS error of the clock's actual rate over each second,
+	// phase slews included ((x[k]-x[k-1])/1 s).
+	RMSRatePPB float64 `json:"rms_rate_ppb"`
+	// FirstBelow10usS and FirstBelow1usS are the first pulse instants with
+	// |offset| below 10 µs and 1 µs (-1: never).
+	FirstBelow10usS float64 `json:"first_below_10us_s"`
+	FirstBelow1usS  float64 `json:"first_below_1us_s"`
+	// FirstLockS is when the loop first declared lock (-1: never).
+	FirstLockS float64 `json:"first_lock_s"`
+	Steps      int     `json:"steps"`
+
+	// LimitRatio is RMS / the Kalman limit; ChronyRatio RMS / chrony's best
+	// RMS; ChronyMaxRatio max / chrony's best max (S1-S4, S8).
+	LimitRatio     float64 `json:"limit_ratio,omitempty"`
+	ChronyRatio    float64 `json:"chrony_ratio,omitempty"`
+	ChronyMaxRatio float64 `json:"chrony_max_ratio,omitempty"`
+
+	// Servo's estimates at the end.
+	NoiseS         float64 `json:"noise_est_s"`
+	LatencyFloorS  float64 `json:"latency_bias_est_s"`
+	WanderEst      float64 `json:"wander_est"`
+	Rejected       int     `json:"rejected"`
+	LockerDisagree uint64  `json:"locker_disagree"`
+	LockerCoasted  uint64  `json:"locker_coasted"`
+
+	// Fault figures (zero when not applicable).
+	OutageMaxS        float64 `json:"outage_max_offset_s,omitempty"`
+	OutageRootDispS   float64 `json:"outage_root_dispersion_s,omitempty"`
+	OutageRecover1usS float64 `json:"outage_recover_1us_s,omitempty"`
+	FaultPeakS        float64 `json:"fault_peak_offset_s,omitempty"`
+	FaultPeakAtS      float64 `json:"fault_peak_at_s,omitempty"`
+	FaultSettle10usS  float64 `json:"fault_settle_10us_s,omitempty"`
+	FaultFirst1usS    float64 `json:"fault_first_1us_s,omitempty"`
+	LeapsApplied      int     `json:"leaps_applied,omitempty"`
+	LeapAppliedErrS   float64 `json:"leap_applied_error_s,omitempty"`
+	LeapArmedFrom     string  `json:"leap_armed_from,omitempty"`
+	LeapArmedTo       string  `json:"leap_armed_to,omitempty"`
+	LeapServedFrom    string  `json:"leap_served_from,omitempty"`
+	LeapServedTo      string  `json:"leap_served_to,omitempty"`
+	PostLeapMaxS      float64 `json:"post_leap_max_offset_s,omitempty"`
+}
+
+// Trace is the per-second record of a run, for tests.
+type Trace struct {
+	// Offset[k] is local - true at pulse k (seconds, leap steps removed).
+	Offset []float64
+	// Synced[k] and Leap[k] are the served state after pulse k's second.
+	Synced []bool
+	Leap   []discipline.Leap
+	// Armed[k] is the clock's leap flag after second k.
+	Armed []discipline.Leap
+}
+
+func seedFor(name string, seed uint64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return seed ^ h.Sum64()
+}
+
+// Simulate runs scenario sc with seed over the real refclock.Locker and
+// discipline.Loop, and returns its figures and trace.
+func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
+	cur := sc.Start
+	clk := discipline.NewSimClock(discipline.SimClockConfig{
+		InitialOffset: sc.InitialOffset, FreqPPM: sc.FreqPPM, Wander: sc.Wander, Seed: seed,
+	}, func() time.Time { return cur })
+	// The measurement noise depends on the seed only, so scenarios with the
+	// same seed share their draws where they share the model.
+	rng := rand.New(rand.NewPCG(seed, 0x6e6f697365))
+
+	var leaps discipline.LeapSource
+	var leapAt time.Time // continuous true instant of the midnight ending the leap day
+	if sc.Leap != 0 {
+		day := sc.Start.Truncate(24 * time.Hour).Add(24 * time.Hour) // the leap day
+		leapAt = day.Add(24 * time.Hour)
+		tb, err := leap.New([]leap.Entry{
+			{At: day.AddDate(0, -6, 0), TAIOffset: 37},
+			{At: leapAt, TAIOffset: 37 + sc.Leap},
+		}, leapAt.AddDate(1, 0, 0))
+		if err != nil {
+			return Result{}, nil, fmt.Errorf("sim: leap table: %w", err)
+		}
+		leaps = tb
+	}
+	cfg := discipline.DefaultConfig()
+	loop, err := discipline.NewLoop(cfg, clk, leaps)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	locker := refclock.NewLocker(refclock.LockerConfig{PPSErr: sc.PPSSigma})
+
+	n := int(sc.Hours * 3600)
+	tr := &Trace{
+		Offset: make([]float64, n+1), Synced: make([]bool, n+1),
+		Leap: make([]discipline.Leap, n+1), Armed: make([]discipline.Leap, n+1),
+	}
+	res := Result{Scenario: sc.Name, Seed: seed, Hours: sc.Hours,
+		FirstBelow10usS: -1, FirstBelow1usS: -1, FirstLockS: -1}
+	var rate []float64
+	var freqErr []float64
+	var seq uint64
+	var rootDispAtEnd float64
+	update := func(s refclock.Sample, ok bool) {
+		if ok {
+			loop.Update(s)
+		}
+	}
+	var armedFrom, armedTo, servedFrom, servedTo time.Time
+	for k := 0; k <= n; k++ {
+		tk := sc.Start.Add(time.Duration(k) * time.Second)
+		cur = tk
+		if sc.FreqStepPPM != 0 && float64(k) == sc.FreqStepAt {
+			clk.ShiftOscillatorPPB(sc.FreqStepPPM * 1e3)
+		}
+		// The error at pulse k, with the clock's own leap steps removed (the
+		// leap is checked separately).
+		st := clk.Status()
+		x := clk.TrueOffset(tk) - st.LeapShift.Seconds()
+		tr.Offset[k] = x
+		if k > 0 {
+			rate = append(rate, (x-tr.Offset[k-1])*1e9)
+		}
+		if loop.Locked() {
+			est := loop.Stats().FreqPPB
+			freqErr = append(freqErr, est-clk.OscillatorPPB())
+		}
+
+		// Draw every random number each second, used or not.
+		jit := rng.NormFloat64() * sc.PPSSigma.Seconds()
+		lat := rng.ExpFloat64() * sc.LatencyMean.Seconds()
+		tailU, tailV := rng.Float64(), rng.Float64()
+		missU := rng.Float64()
+		nmeaD := 0.2 + 0.005*rng.NormFloat64()
+
+		fk := float64(k)
+		outage := sc.OutageTo > 0 && fk >= sc.OutageFrom && fk < sc.OutageTo
+		if !outage && !(missU < sc.MissingFrac) {
+			d := jit + lat
+			if tailU < sc.LatencyTailFrac {
+				d += sc.LatencyTailMin.Seconds() + tailV*(sc.LatencyTailMax-sc.LatencyTailMin).Seconds()
+			}
+			seq++
+			stamp := clk.At(tk).Add(time.Duration(math.Round(d * 1e9)))
+			update(locker.AddEdge(pps.Edge{Time: stamp, Seq: seq, Assert: true}))
+		}
+		if !outage && fk >= sc.NoNMEAUntil {
+			cur = tk.Add(time.Duration(nmeaD * 1e9))
+			label, leapSec := posixLabel(tk, leapAt, sc.Leap)
+			if sc.WrongTo > 0 && fk >= sc.WrongFrom && fk < sc.WrongTo {
+				label = label.Add(time.Second)
+			}
+			update(locker.AddTime(refclock.TimeMsg{UTC: label, Received: clk.Now(), Valid: true,
+				Fix: 3, Sats: 9, LeapSecond: leapSec, Sentence: "RMC"}))
+		}
+		cur = tk.Add(500 * time.Millisecond)
+		loop.Tick(clk.Now())
+
+		state := loop.State()
+		tr.Synced[k], tr.Leap[k] = state.Synced, state.Leap
+		tr.Armed[k] = clk.Status().Leap
+		if state.Synced && res.FirstLockS < 0 {
+			res.FirstLockS = fk
+		}
+		if tr.Armed[k] != discipline.LeapNone {
+			if armedFrom.IsZero() {
+				armedFrom = cur
+			}
+			armedTo = cur
+		}
+		if state.Leap == discipline.LeapInsert || state.Leap == discipline.LeapDelete {
+			if servedFrom.IsZero() {
+				servedFrom = cur
+			}
+			servedTo = cur
+		}
+		if sc.OutageTo > 0 && fk == sc.OutageTo-1 {
+			rootDispAtEnd = state.RootDispersion.Seconds() +
+				state.DispersionRate*clk.Now().Sub(state.RefTime).Seconds()
+		}
+	}
+
+	// Figures.
+	var sum, sum2 float64
+	var abs []float64
+	for k, x := range tr.Offset {
+		a := math.Abs(x)
+		if res.FirstBelow10usS < 0 && a < 10e-6 {
+			res.FirstBelow10usS = float64(k)
+		}
+		if res.FirstBelow1usS < 0 && a < 1e-6 {
+			res.FirstBelow1usS = float64(k)
+		}
+		if k >= statsFrom {
+			sum += x
+			sum2 += x * x
+			abs = append(abs, a)
+		}
+	}
+	sort.Float64s(abs)
+	res.RMSOffsetS = math.Sqrt(sum2 / float64(len(abs)))
+	res.MeanOffsetS = sum / float64(len(abs))
+	res.P99OffsetS = abs[int(math.Ceil(0.99*float64(len(abs))))-1]
+	res.MaxOffsetS = abs[len(abs)-1]
+	res.RMSFreqPPB = rms(tail(freqErr, len(abs)))
+	res.RMSRatePPB = rms(rate[statsFrom-1:])
+	if c, ok := chrony[sc.Name]; ok {
+		res.LimitRatio = res.RMSOffsetS / c.Limit
+		res.ChronyRatio = res.RMSOffsetS / c.RMSLo
+		res.ChronyMaxRatio = res.MaxOffsetS / c.MaxLo
+	}
+	st := loop.Stats()
+	res.Steps = clk.Status().Steps
+	res.NoiseS = st.Noise.Seconds()
+	res.LatencyFloorS = st.LatencyBias.Seconds()
+	res.WanderEst = st.Wander
+	res.Rejected = st.Rejected
+	ls := locker.Stats()
+	res.LockerDisagree, res.LockerCoasted = ls.Disagree, ls.Coasted
+
+	if sc.OutageTo > 0 {
+		res.OutageRootDispS = rootDispAtEnd
+		res.OutageMaxS = maxAbs(tr.Offset[int(sc.OutageFrom):int(sc.OutageTo)])
+		res.OutageRecover1usS = -1
+		for k := int(sc.OutageTo); k <= n; k++ {
+			if math.Abs(tr.Offset[k]) < 1e-6 {
+				res.OutageRecover1usS = float64(k) - sc.OutageTo
+				break
+			}
+		}
+	}
+	from := 0.0
+	switch {
+	case sc.FreqStepPPM != 0:
+		from = sc.FreqStepAt
+	case sc.WrongTo > 0:
+		from = sc.WrongFrom
+	}
+	if from > 0 {
+		peakK := int(from)
+		for k := int(from); k <= n; k++ {
+			if math.Abs(tr.Offset[k]) > math.Abs(tr.Offset[peakK]) {
+				peakK = k
+			}
+		}
+		res.FaultPeakS, res.FaultPeakAtS = math.Abs(tr.Offset[peakK]), float64(peakK)-from
+		last := int(from) - 1
+		for k := int(from); k <= n; k++ {
+			if math.Abs(tr.Offset[k]) >= 10e-6 {
+				last = k
+			}
+		}
+		res.FaultSettle10usS = float64(last+1) - from
+		res.FaultFirst1usS = -1
+		for k := peakK; k <= n; k++ {
+			if math.Abs(tr.Offset[k]) < 1e-6 {
+				res.FaultFirst1usS = float64(k) - from
+				break
+			}
+		}
+	}
+	if sc.Leap != 0 {
+		cs := clk.Status()
+		res.LeapsApplied = cs.LeapsApplied
+		want := leapAt
+		if sc.Leap < 0 {
+			want = leapAt.Add(-time.Second)
+		}
+		if !cs.LastLeap.IsZero() {
+			res.LeapAppliedErrS = cs.LastLeap.Sub(want).Seconds()
+		}
+		f := func(t time.Time) string {
+			if t.IsZero() {
+				return "never"
+			}
+			return t.Format(time.RFC3339)
+		}
+		res.LeapArmedFrom, res.LeapArmedTo = f(armedFrom), f(armedTo)
+		res.LeapServedFrom, res.LeapServedTo = f(servedFrom), f(servedTo)
+		k0 := int(leapAt.Sub(sc.Start).Seconds())
+		if k0 < n {
+			res.PostLeapMaxS = maxAbs(tr.Offset[k0:])
+		}
+	}
+	return res, tr, nil
+}
+
+// posixLabel is the UTC (POSIX) second a receiver names for the pulse at the
+// continuous true instant t, given a leap (+1 inserted, -1 deleted) at the
+// midnight leapAt; leapSec is true for the inserted second 23:59:60.
+func posixLabel(t, leapAt time.Time, lp int) (label time.Time, leapSec bool) {
+	switch {
+	case lp > 0 && !t.Before(leapAt):
+		return t.Add(-time.Second), t.Before(leapAt.Add(time.Second))
+	case lp < 0 && !t.Before(leapAt.Add(-time.Second)):
+		return t.Add(time.Second), false
+	}
+	return t, false
+}
+
+func rms(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range v {
+		s += x * x
+	}
+	return math.Sqrt(s / float64(len(v)))
+}
+
+func tail(v []float64, n int) []float64 {
+	if len(v) > n {
+		return v[len(v)-n:]
+	}
+	return v
+}
+
+func maxAbs(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = math.Max(m, math.Abs(x))
+	}
+	return m
+}
