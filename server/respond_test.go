@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -229,4 +230,28 @@ func respondControlFuzz(b []byte) (int, DropReason) {
 		total += n
 	}
 	return total, DropNone
+}
+
+// BenchmarkProcess is the whole per-request path but the socket calls:
+// classify, rate limit (4096 client addresses, within their limits), respond.
+func BenchmarkProcess(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.RateInterval = time.Millisecond
+	cfg.RateBurst = 1 << 16
+	s, err := New(cfg, SystemClock{}, syncedState, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := syncedState()
+	dst := netip.MustParseAddr("192.0.2.1")
+	out := make([]byte, HeaderLen)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		src := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8 & 0xf), byte(i)})
+		if act, _ := s.process(capChrony, src, dst, true, testRx, st, out); act == actDrop {
+			b.Fatal("dropped")
+		}
+	}
 }
