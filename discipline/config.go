@@ -64,7 +64,7 @@ func DefaultConfig() Config {
 		ReacquireAfter:            10 * time.Minute,
 		LockThreshold:             100 * time.Microsecond,
 		MinLockSamples:            4,
-		UnsyncAfter:               time.Hour,
+		UnsyncAfter:               2 * time.Hour,
 		DispersionRate:            15e-6,
 	}
 }

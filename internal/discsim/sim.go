@@ -146,8 +146,8 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		}
 		// The error at pulse k, with the clock's own leap steps removed (the
 		// leap is checked separately).
-		st := clk.Status()
-		x := clk.TrueOffset(tk) - st.LeapShift.Seconds()
+		x := clk.TrueOffset(tk) // advances the clock to tk first
+		x -= clk.Status().LeapShift.Seconds()
 		tr.Offset[k] = x
 		if k > 0 {
 			rate = append(rate, (x-tr.Offset[k-1])*1e9)
@@ -193,17 +193,18 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		if state.Synced && res.FirstLockS < 0 {
 			res.FirstLockS = fk
 		}
+		// Leap flag and indicator, by the local clock's (UTC) reading.
 		if tr.Armed[k] != discipline.LeapNone {
 			if armedFrom.IsZero() {
-				armedFrom = cur
+				armedFrom = clk.Now()
 			}
-			armedTo = cur
+			armedTo = clk.Now()
 		}
 		if state.Leap == discipline.LeapInsert || state.Leap == discipline.LeapDelete {
 			if servedFrom.IsZero() {
-				servedFrom = cur
+				servedFrom = clk.Now()
 			}
-			servedTo = cur
+			servedTo = clk.Now()
 		}
 		if sc.OutageTo > 0 && fk == sc.OutageTo-1 {
 			rootDispAtEnd = state.RootDispersion.Seconds() +
@@ -304,7 +305,7 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 			if t.IsZero() {
 				return "never"
 			}
-			return t.Format(time.RFC3339)
+			return t.Format("2006-01-02T15:04:05.000Z")
 		}
 		res.LeapArmedFrom, res.LeapArmedTo = f(armedFrom), f(armedTo)
 		res.LeapServedFrom, res.LeapServedTo = f(servedFrom), f(servedTo)
