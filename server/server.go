@@ -194,6 +194,12 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 		}()
 	}
+	for _, sk := range socks {
+		if err := sk.timestampErr(); err != nil {
+			s.log.Warn("no kernel receive timestamps: stamping in user space after recvmmsg", "addr", sk.local, "err", err)
+			break
+		}
+	}
 	s.log.Info("serving NTP", "addrs", s.Addrs(), "workers", s.cfg.Workers, "batch", s.cfg.BatchSize,
 		"rate_interval", s.cfg.RateInterval, "rate_burst", s.cfg.RateBurst)
 	<-ctx.Done()

@@ -41,8 +41,12 @@ type socket struct {
 	local    netip.AddrPort
 	wildcard bool // bound to 0.0.0.0 or ::, so replies name their source with packet info
 	is6      bool
-	tsNew    bool // SO_TIMESTAMPNS_NEW (64-bit time on 32-bit arm) rather than the old form
+	tsNew    bool  // SO_TIMESTAMPNS_NEW (64-bit time on 32-bit arm) rather than the old form
+	tsErr    error // why there are no kernel receive timestamps (nil: there are)
 }
+
+// timestampErr says why the socket has no kernel receive timestamps, if so.
+func (s *socket) timestampErr() error { return s.tsErr }
 
 func (s *socket) close() error {
 	err := s.conn.Close()
@@ -89,10 +93,12 @@ func (s *socket) setOptions(fd int) error {
 	}
 	// 64-bit timestamps where the kernel has them (Linux 5.1+), so 32-bit
 	// arm is safe past 2038; the old form otherwise.
+	// Without either (qemu-user, odd kernels) the server still works,
+	// stamping receipt in user space after recvmmsg: worse, not fatal.
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW, 1); err == nil {
 		s.tsNew = true
 	} else if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_OLD, 1); err != nil {
-		return fmt.Errorf("setsockopt SO_TIMESTAMPNS: %w", err)
+		s.tsErr = fmt.Errorf("setsockopt SO_TIMESTAMPNS: %w", err)
 	}
 	if s.wildcard {
 		if s.is6 {

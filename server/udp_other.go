@@ -12,6 +12,8 @@ type socket struct{ local netip.AddrPort }
 
 func (s *socket) close() error { return nil }
 
+func (s *socket) timestampErr() error { return nil }
+
 func listenSocket(netip.AddrPort, int) (*socket, error) {
 	return nil, errors.New("serving NTP needs Linux (recvmmsg, sendmmsg, SO_TIMESTAMPNS)")
 }
