@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -50,6 +51,7 @@ func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("ntpload", flag.ContinueOnError)
 	target := fs.String("target", "127.0.0.1:123", "server `addr:port` (127.0.0.0/8 or [::1] only)")
 	sockets := fs.Int("sockets", 16, "client sockets, each with its own source port")
+	source := fs.String("source", "", "local `address` to send from (loopback; default 127.0.0.1 or ::1)")
 	srcPort := fs.Int("source-port", 0, "bind socket i to `port`+i (0: ephemeral ports)")
 	batch := fs.Int("batch", 64, "messages per sendmmsg/recvmmsg")
 	rate := fs.Float64("rate", 0, "one open-loop step at this offered rate (requests/s)")
@@ -77,6 +79,11 @@ func run(args []string, stdout io.Writer) error {
 	}
 	cfg := loadgen.DefaultConfig(ap)
 	cfg.Sockets, cfg.SourcePort, cfg.Batch = *sockets, *srcPort, *batch
+	if *source != "" {
+		if cfg.Source, err = netip.ParseAddr(*source); err != nil {
+			return fmt.Errorf("-source: %w", err)
+		}
+	}
 	cfg.Duration, cfg.Drain, cfg.Window, cfg.Timeout, cfg.MaxCount = *dur, *drain, *window, *timeout, *maxCount
 
 	var steps []int

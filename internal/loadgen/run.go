@@ -18,6 +18,10 @@ type Config struct {
 	Target netip.AddrPort
 	// Sockets is the number of client sockets, each with its own source port.
 	Sockets int
+	// Source is the local address the sockets bind to (loopback, same
+	// family as Target); zero means 127.0.0.1 or ::1. Servers limit rates
+	// per address, so another 127.x source is another client.
+	Source netip.Addr
 	// SourcePort, if non-zero, binds socket i to SourcePort+i; 0 lets the
 	// kernel pick distinct ephemeral ports.
 	SourcePort int
@@ -64,6 +68,14 @@ func DefaultConfig(target netip.AddrPort) Config {
 func (c Config) Validate() error {
 	if err := CheckTarget(c.Target); err != nil {
 		return err
+	}
+	if c.Source.IsValid() {
+		if err := CheckTarget(netip.AddrPortFrom(c.Source, 1)); err != nil {
+			return fmt.Errorf("loadgen: source: %w", err)
+		}
+		if c.Source.Unmap().Is4() != c.Target.Addr().Unmap().Is4() {
+			return fmt.Errorf("loadgen: source %s and target %s differ in family", c.Source, c.Target)
+		}
 	}
 	switch {
 	case c.Sockets < 1 || c.Sockets > 1024:
@@ -173,6 +185,9 @@ func dial(c Config) ([]*sock, error) {
 	loc := netip.AddrFrom4([4]byte{127, 0, 0, 1})
 	if c.Target.Addr().Is6() {
 		loc = netip.IPv6Loopback()
+	}
+	if c.Source.IsValid() {
+		loc = c.Source.Unmap()
 	}
 	var cs []*sock
 	for i := range c.Sockets {

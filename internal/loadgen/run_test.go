@@ -227,3 +227,24 @@ func TestProbeAndWaitSync(t *testing.T) {
 		t.Fatalf("WaitSync = %+v, %v", r, err)
 	}
 }
+
+func TestRunFromAnotherLoopbackSource(t *testing.T) {
+	f := startFake(t, 0, 0)
+	c := testConfig(f)
+	c.Sockets = 2
+	c.Source = netip.MustParseAddr("127.0.0.2")
+	c.Duration = 50 * time.Millisecond
+	r, err := Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Answered == 0 || r.Answered != r.Sent {
+		t.Fatalf("from 127.0.0.2: sent %d answered %d", r.Sent, r.Answered)
+	}
+	for _, bad := range []string{"10.0.0.1", "::1"} {
+		c.Source = netip.MustParseAddr(bad)
+		if err := c.Validate(); err == nil {
+			t.Errorf("source %s accepted for target %s", bad, c.Target)
+		}
+	}
+}
