@@ -34,8 +34,8 @@ type LockerConfig struct {
 	// shifter): it is added to the pulse's reference time, so a positive
 	// EdgeDelay raises Offset.
 	EdgeDelay time.Duration
-	// PPSErr is the (1 sigma) error given to pulse samples, normally the
-	// PPS source's Precision; zero means DefaultPPSErr.
+	// PPSErr is the (1 sigma) error given to pulse samples. Zero means the
+	// PPS source's Precision under Run, DefaultPPSErr for a bare Locker.
 	PPSErr time.Duration
 	// NMEAErr is the (1 sigma) error given to NMEA-only samples.
 	NMEAErr time.Duration
@@ -78,7 +78,6 @@ func DefaultLockerConfig() LockerConfig {
 	return LockerConfig{
 		NMEADelay:     200 * time.Millisecond,
 		MaxNMEADelay:  700 * time.Millisecond,
-		PPSErr:        DefaultPPSErr,
 		NMEAErr:       10 * time.Millisecond,
 		LockCount:     2,
 		RelockAfter:   60 * time.Second,
@@ -98,7 +97,7 @@ func (c LockerConfig) withDefaults() LockerConfig {
 		c.MaxNMEADelay = d.MaxNMEADelay
 	}
 	if c.PPSErr == 0 {
-		c.PPSErr = d.PPSErr
+		c.PPSErr = DefaultPPSErr
 	}
 	if c.NMEAErr == 0 {
 		c.NMEAErr = d.NMEAErr

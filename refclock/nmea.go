@@ -163,7 +163,9 @@ func (p *Parser) Line(line string, rx time.Time) (m TimeMsg, ok bool) {
 	if line == "" {
 		return TimeMsg{}, false
 	}
-	p.stats.Lines.Add(1)
+	// Counted last, so a reader of the counters who sees Lines move also
+	// sees the line's fate.
+	defer p.stats.Lines.Add(1)
 	if len(line) > p.cfg.MaxLineLen {
 		p.stats.Overlong.Add(1)
 		return TimeMsg{}, false

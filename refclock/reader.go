@@ -55,8 +55,8 @@ func (n *NMEAReader) Run(ctx context.Context, out chan<- TimeMsg) error {
 			case b == '\n' || b == '\r':
 				if overlong {
 					overlong = false
-					stats.Lines.Add(1)
 					stats.Overlong.Add(1)
+					stats.Lines.Add(1)
 				} else if len(line) > 0 {
 					if m, ok := n.p.Line(string(line), rx); ok {
 						select {
@@ -69,8 +69,8 @@ func (n *NMEAReader) Run(ctx context.Context, out chan<- TimeMsg) error {
 				line = line[:0]
 			case b == '$' && overlong:
 				overlong = false
-				stats.Lines.Add(1)
 				stats.Overlong.Add(1)
+				stats.Lines.Add(1)
 				line = append(line[:0], b)
 			case overlong:
 			case len(line) >= n.maxLine:
