@@ -46,9 +46,12 @@ type LockerConfig struct {
 	// other than the established one before the Locker adopts it (the
 	// receiver really changed). Shorter disagreements are rejected.
 	RelockAfter time.Duration
-	// MaxCoast is the longest gap (local time, or pulses by sequence number)
-	// over which a pulse is still numbered by continuity from the last
-	// numbered pulse.
+	// MaxCoast is how long (local time) after the last pulse a sentence
+	// confirmed pulses are still numbered by continuity alone (sentences
+	// missing, stale or rejected); after it the lock is lost until
+	// sentences number pulses again. It also bounds the gap between pulses
+	// bridged by continuity. Keep it above RelockAfter, so a real change
+	// of numbering is adopted while still locked.
 	MaxCoast time.Duration
 	// GridTolerance is how far from a whole number of seconds after the last
 	// numbered pulse an edge may be and still count as continuing the pulse
@@ -81,7 +84,7 @@ func DefaultLockerConfig() LockerConfig {
 		NMEAErr:       10 * time.Millisecond,
 		LockCount:     2,
 		RelockAfter:   60 * time.Second,
-		MaxCoast:      60 * time.Second,
+		MaxCoast:      120 * time.Second,
 		GridTolerance: 100 * time.Millisecond,
 		PulseTimeout:  3 * time.Second,
 	}
@@ -212,6 +215,8 @@ type Locker struct {
 
 	locked bool
 	agree  int
+	// confirmed is the local time of the last pulse a sentence numbered.
+	confirmed time.Time
 
 	// cand is a numbering that sentences keep naming against the
 	// established one: label - continuity label, since when.
@@ -295,6 +300,8 @@ func (l *Locker) coast() (Sample, bool) {
 	p := l.predict(l.pending)
 	if !p.strong {
 		l.stats.Unnumbered++
+		l.locked, l.agree = false, 0
+		l.stats.LockLost++
 		return Sample{}, false
 	}
 	l.stats.Coasted++
@@ -331,6 +338,7 @@ func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
 	switch {
 	case p.strong && label.Equal(p.label):
 		l.candActive = false
+		l.confirmed = l.pending.t
 		l.learnDelay(d)
 		l.stats.Numbered++
 		l.agree++
@@ -343,6 +351,7 @@ func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
 		// A leap second renumbers the pulse train by design: the pulse of
 		// 23:59:60 carries the POSIX number of the repeated 23:59:59.
 		l.candActive = false
+		l.confirmed = l.pending.t
 		l.learnDelay(d)
 		l.stats.LeapSeconds++
 		return l.emit(label)
@@ -354,6 +363,7 @@ func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
 		}
 		if l.pending.t.Sub(l.candSince) >= l.cfg.RelockAfter {
 			l.candActive = false
+			l.confirmed = l.pending.t
 			l.stats.Renumbered++
 			l.learnDelay(d)
 			return l.emit(label)
@@ -365,6 +375,7 @@ func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
 		// clock was stepped or pulses went missing) and the sentence picks
 		// one of its readings.
 		l.candActive = false
+		l.confirmed = l.pending.t
 		l.learnDelay(d)
 		l.stats.Numbered++
 		return l.emit(label)
@@ -376,6 +387,7 @@ func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
 		l.stats.LockLost++
 	}
 	l.candActive = false
+	l.confirmed = l.pending.t
 	l.anchor, l.hasAnchor = pulse{t: l.pending.t, seq: l.pending.seq, label: label}, true
 	l.agree = 1
 	if l.agree >= l.cfg.LockCount {
@@ -458,6 +470,9 @@ func (l *Locker) predict(e pulse) prediction {
 		return prediction{}
 	}
 	a := l.anchor
+	if e.t.Sub(l.confirmed) > l.cfg.MaxCoast {
+		return prediction{}
+	}
 	maxN := int64(l.cfg.MaxCoast / time.Second)
 	dt := e.t.Sub(a.t)
 	nTime := int64(math.Round(dt.Seconds()))

@@ -285,6 +285,16 @@ func TestLockerScenarios(t *testing.T) {
 			tol:  0, minSamples: 0,
 		},
 		{
+			name: "NMEA stops for good at pulse 50: pulses coast MaxCoast (120 s), then no samples",
+			sc:   scenario{n: 300, seed: 11, noMsg: func(k int) bool { return k >= 50 }},
+			tol:  0, minSamples: 49 + 119,
+			check: func(t *testing.T, st LockerStats) {
+				if st.PPSSamples != 49+120 || st.LockLost != 1 || st.Unnumbered != 300-50-120-1 {
+					t.Errorf("%+v", st)
+				}
+			},
+		},
+		{
 			name: "sources without sequence numbers",
 			sc: scenario{n: n, seed: 10, jitter: 20 * time.Microsecond, noPulse: func(k int) bool { return k%7 == 3 },
 				edgeHook: func(k int, e *pps.Edge) { e.Seq = 0 }},
