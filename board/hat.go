@@ -27,15 +27,21 @@ type Hat struct {
 	// PPSDevice is the kernel PPS device the pps-gpio overlay creates for
 	// PPSPin (dtoverlay=pps-gpio,gpiopin=N), or "" for none.
 	PPSDevice string
-	// PPSPin is the BCM GPIO number carrying the pulse, or NoPin.
+	// PPSPin is the GPIO line carrying the pulse (on the header chip, the
+	// BCM GPIO number), or NoPin.
 	PPSPin int
+	// GPIOChip names the chip of PPSPin ("gpiochip0" or a /dev path); ""
+	// means the 40-pin header's chip, found by its label.
+	GPIOChip string
 	// Polarity is the pulse edge that marks the second.
 	Polarity pps.Polarity
-	// CableDelay is the antenna cable (and PPS wiring) delay the receiver
-	// does not compensate, about 5 ns per metre of coax. The receiver takes
-	// the delay for clock error, so its pulse comes early: the second named
-	// for a pulse began CableDelay after the pulse's stamp.
-	CableDelay time.Duration
+	// EdgeDelay is how late the local edge stamp is after the true second,
+	// the same sign as the config file's edge_delay: the true second began
+	// at stamp - EdgeDelay. Wiring, level shifters and interrupt latency
+	// make it positive; an antenna cable delay the receiver does not
+	// compensate (about 5 ns per metre of coax) makes it negative, since
+	// the receiver takes the cable for clock error and pulses early.
+	EdgeDelay time.Duration
 	// NMEADelay is how long after the pulse the time sentence typically
 	// ends (receiver- and load-dependent; a starting point for the locker,
 	// not a correction).
@@ -106,8 +112,21 @@ func Names() []string {
 	return names
 }
 
-// Profile returns the named hat profile.
+// aliases are short names for the profiles.
+var aliases = map[string]string{
+	"adafruit":   "adafruit-ultimate-gps",
+	"uputronics": "uputronics-gps-rtc",
+	"waveshare":  "waveshare-l76x",
+	"ublox":      "ublox-neo-m8",
+	"neo-m8":     "ublox-neo-m8",
+}
+
+// Profile returns the named hat profile; the short names adafruit,
+// uputronics, waveshare, ublox and neo-m8 work too.
 func Profile(name string) (Hat, error) {
+	if full, ok := aliases[name]; ok {
+		name = full
+	}
 	h, ok := profiles[name]
 	if !ok {
 		return Hat{}, fmt.Errorf("board: unknown hat %q (known: %s)", name, strings.Join(Names(), ", "))

@@ -40,6 +40,9 @@ func TestProfiles(t *testing.T) {
 	if w, _ := Profile("waveshare-l76x"); w.HasPPS() {
 		t.Errorf("Waveshare has an unverified PPS pin but claims PPS: %+v", w)
 	}
+	if h, err := Profile("uputronics"); err != nil || h.Name != "uputronics-gps-rtc" {
+		t.Errorf("alias uputronics: %+v, %v", h, err)
+	}
 	if _, err := Profile("garmin-18x"); err == nil || !strings.Contains(err.Error(), "adafruit-ultimate-gps") {
 		t.Errorf("unknown hat: %v, want the known names listed", err)
 	}
@@ -50,23 +53,32 @@ func TestConfigResolve(t *testing.T) {
 		t.Fatalf("DefaultConfig invalid: %v", err)
 	}
 	c := Config{
-		Hat: "ublox-neo-m8", SerialPath: "/dev/ttyAMA0", Baud: 115200, PPSDevice: "/dev/pps1",
-		PPSPin: 23, Polarity: "falling", CableDelay: 150 * time.Nanosecond, PPSMethod: MethodGPIOChip,
+		Hat: "ublox", SerialPath: "/dev/ttyAMA0", Baud: 115200, PPSDevice: "/dev/pps1",
+		PPSPin: pin(23), Polarity: "falling", EdgeDelay: -150 * time.Nanosecond, PPSMethod: MethodGPIOChip,
 	}
 	h, err := c.Resolve()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.SerialPath != "/dev/ttyAMA0" || h.Baud != 115200 || h.PPSDevice != "/dev/pps1" || h.PPSPin != 23 ||
-		h.Polarity != pps.Falling || h.CableDelay != 150*time.Nanosecond {
+	if h.Name != "ublox-neo-m8" || h.SerialPath != "/dev/ttyAMA0" || h.Baud != 115200 || h.PPSDevice != "/dev/pps1" ||
+		h.PPSPin != 23 || h.Polarity != pps.Falling || h.EdgeDelay != -150*time.Nanosecond {
 		t.Errorf("overrides not applied: %+v", h)
+	}
+	// A custom receiver, on a line of another chip.
+	h, err = Config{SerialPath: "/dev/ttyUSB0", Baud: 38400, PPSPin: pin(200), GPIOChip: "gpiochip2"}.Resolve()
+	if err != nil || h.Name != "custom" || h.PPSPin != 200 || h.GPIOChip != "gpiochip2" || h.PPSDevice != "" || !h.HasPPS() {
+		t.Errorf("custom: %+v, %v", h, err)
+	}
+	// GPIO0 is a valid override now that nil, not 0, means "keep".
+	if h, err := (Config{Hat: "adafruit", PPSPin: pin(0)}).Resolve(); err != nil || h.PPSPin != 0 {
+		t.Errorf("pin 0: %+v, %v", h, err)
 	}
 	h, err = Config{Hat: "uputronics-gps-rtc", PPSDevice: "none", PPSMethod: MethodAuto}.Resolve()
 	if err != nil || h.PPSDevice != "" || h.PPSPin != 18 {
 		t.Errorf("pps_device none: %+v, %v", h, err)
 	}
 	// Setting the pin on the Waveshare hat gives it PPS.
-	h, err = Config{Hat: "waveshare-l76x", PPSPin: 18, PPSMethod: MethodPeriph}.Resolve()
+	h, err = Config{Hat: "waveshare", PPSPin: pin(18), PPSMethod: MethodPeriph}.Resolve()
 	if err != nil || !h.HasPPS() {
 		t.Errorf("waveshare with pin: %+v, %v", h, err)
 	}
@@ -76,15 +88,18 @@ func TestConfigResolve(t *testing.T) {
 		want string
 	}{
 		{Config{Hat: "nope", PPSMethod: MethodAuto}, "unknown hat"},
+		{Config{SerialPath: "/dev/ttyUSB0"}, "serial_path and baud are required"},
+		{Config{SerialPath: "/dev/ttyUSB0", Baud: 9600}, "PPS input"},
+		{Config{Hat: "ublox-neo-m8", GPIOChip: "chip0"}, "gpio_chip"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: pin(28)}, "pps_pin 28 is not a header GPIO"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: pin(1024), GPIOChip: "gpiochip1"}, "pps_pin 1024"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: pin(-1)}, "pps_pin -1"},
 		{Config{Hat: "ublox-neo-m8", SerialPath: "ttyS0", PPSMethod: MethodAuto}, "serial_path"},
 		{Config{Hat: "ublox-neo-m8", Baud: 9601, PPSMethod: MethodAuto}, "baud 9601"},
 		{Config{Hat: "ublox-neo-m8", PPSDevice: "pps0", PPSMethod: MethodAuto}, "pps_device"},
-		{Config{Hat: "ublox-neo-m8", PPSPin: 1, PPSMethod: MethodAuto}, "pps_pin 1"},
-		{Config{Hat: "ublox-neo-m8", PPSPin: 40, PPSMethod: MethodAuto}, "pps_pin 40"},
 		{Config{Hat: "ublox-neo-m8", Polarity: "up", PPSMethod: MethodAuto}, "polarity"},
-		{Config{Hat: "ublox-neo-m8", CableDelay: -time.Nanosecond, PPSMethod: MethodAuto}, "cable_delay"},
-		{Config{Hat: "ublox-neo-m8", CableDelay: time.Millisecond, PPSMethod: MethodAuto}, "cable_delay"},
-		{Config{Hat: "ublox-neo-m8"}, "pps_method \"\""},
+		{Config{Hat: "ublox-neo-m8", EdgeDelay: -2 * time.Millisecond}, "edge_delay"},
+		{Config{Hat: "ublox-neo-m8", EdgeDelay: 1001 * time.Microsecond}, "edge_delay"},
 		{Config{Hat: "ublox-neo-m8", PPSMethod: "magic"}, "pps_method \"magic\""},
 		{Config{Hat: "ublox-neo-m8", PPSDevice: "none", PPSMethod: MethodKernel}, "no pps_device"},
 		{Config{Hat: "waveshare-l76x", PPSMethod: MethodGPIOChip}, "no pps_pin"},
@@ -96,3 +111,5 @@ func TestConfigResolve(t *testing.T) {
 		}
 	}
 }
+
+func pin(n int) *int { return &n }

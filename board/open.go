@@ -45,8 +45,8 @@ func (c Config) OpenOptions(log *slog.Logger) OpenOptions {
 
 // OpenPPS opens the best PPS source for hat. In auto mode it tries, in
 // order of precision: the kernel device hat.PPSDevice (pps-gpio overlay,
-// ~1 µs); the GPIO character device line hat.PPSPin on the header's chip,
-// found by its label (kernel-stamped, a few µs); periph's WaitForEdge on
+// ~1 µs); the GPIO character device line hat.PPSPin on hat.GPIOChip or
+// the header's chip found by its label (kernel-stamped, a few µs); periph's WaitForEdge on
 // the pin (user-space stamps, ~50 µs, millisecond tails). It logs the
 // choice and why the better ones were passed over, and returns an error
 // joining every attempt's failure if none works, or ErrNoPPS if the hat
@@ -132,9 +132,20 @@ func OpenPPS(hat Hat, opts OpenOptions) (pps.Source, error) {
 	return nil, fmt.Errorf("board: no PPS source for hat %s: %w", hat.Name, errors.Join(failed...))
 }
 
-// openGPIOChipLine finds the header's gpiochip by label and requests the
-// PPS line on it.
+// openGPIOChipLine requests the PPS line on hat.GPIOChip, or on the
+// header's chip found by its label.
 func openGPIOChipLine(root string, hat Hat, log *slog.Logger) (pps.Source, Chip, error) {
+	if hat.GPIOChip != "" {
+		path := hat.GPIOChip
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, "dev", path)
+		} else {
+			path = filepath.Join(root, path)
+		}
+		chip := Chip{Name: filepath.Base(path), Path: path}
+		src, err := pps.OpenGPIOLine(path, uint32(hat.PPSPin), hat.Polarity)
+		return src, chip, err
+	}
 	labels := []string{LabelRP1, LabelBCM2711, LabelBCM2835}
 	if m, err := DetectModel(root); err == nil {
 		labels = []string{m.GPIOChipLabel}

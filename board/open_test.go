@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"testing"
@@ -87,6 +88,12 @@ func TestOpenPPSExplicitMethodsDoNotFallBack(t *testing.T) {
 	if periphCalled {
 		t.Error("an explicit method fell back to periph")
 	}
+	// An explicit chip skips the label lookup.
+	hat.GPIOChip = "gpiochip3"
+	if _, err := OpenPPS(hat, opts); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), root+"/dev/gpiochip3") {
+		t.Errorf("gpiochip3: %v", err)
+	}
+	hat.GPIOChip = ""
 	// A Pi 5 tree without the RP1 chip: the lookup failure is reported.
 	pi5 := writeTree(t, map[string]string{"proc/device-tree/model": "Raspberry Pi 5 Model B Rev 1.0\x00"})
 	opts.Root = pi5

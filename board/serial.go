@@ -15,7 +15,8 @@ import (
 // byte before returning empty, which is how Close reaches a blocked Read.
 const serialReadTimeout = 200 * time.Millisecond
 
-// OpenSerial opens a UART (8N1, raw) at baud for reading NMEA. Read blocks
+// OpenSerial opens a UART (8N1, raw) at baud for reading NMEA, discarding
+// input buffered before the open. Read blocks
 // until at least one byte arrives; Close from another goroutine makes a
 // blocked Read return an error wrapping os.ErrClosed within 200 ms. Device
 // faults (e.g. a USB adapter unplugged) come back from Read as errors.
@@ -26,6 +27,12 @@ func OpenSerial(path string, baud int) (io.ReadCloser, error) {
 	p, err := serial.OpenPort(&serial.Config{Name: path, Baud: baud, ReadTimeout: serialReadTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("board: open serial %s at %d baud: %w", path, baud, err)
+	}
+	// Drop what the UART buffered before we opened it: a sentence read now
+	// would get a receive time seconds after its pulse.
+	if err := p.Flush(); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("board: flush serial %s (TCFLSH): %w", path, err)
 	}
 	return &serialPort{p: p, path: path, timeout: serialReadTimeout}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,6 +66,49 @@ func TestOpenSerialReadsPTY(t *testing.T) {
 	}
 	if string(got) != nmea {
 		t.Errorf("read %q, want %q", got, nmea)
+	}
+}
+
+// Bytes the UART received before OpenSerial are stale and dropped.
+func TestOpenSerialFlushesStaleInput(t *testing.T) {
+	m, slave := openPTY(t)
+	// Hold the slave open so the stale line has a queue to wait in, and
+	// wait until it is there (pty writes reach the slave asynchronously).
+	s, err := os.OpenFile(slave, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := m.Write([]byte("$GPRMC,stale\n")); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var n int
+		var ierr error
+		rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
+		if ierr != nil {
+			t.Fatalf("TIOCINQ: %v", ierr)
+		}
+		if n > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	port, err := OpenSerial(slave, 9600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	if _, err := m.Write([]byte("fresh")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 5)
+	if _, err := io.ReadFull(port, got); err != nil || string(got) != "fresh" {
+		t.Errorf("read %q, %v; want \"fresh\" with the stale line dropped", got, err)
 	}
 }
 
