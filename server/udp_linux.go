@@ -242,9 +242,13 @@ func (w *worker) run() error {
 			return fmt.Errorf("recvmmsg: %w", err)
 		}
 		if w.errno != 0 {
-			// Transient (ENOMEM, a pending ICMP error): the packets stay queued.
-			last = 0
-			continue
+			// Out of kernel memory is transient: the datagrams stay queued.
+			// Anything else means the socket is broken.
+			if w.errno == unix.ENOMEM || w.errno == unix.ENOBUFS {
+				last = 0
+				continue
+			}
+			return fmt.Errorf("recvmmsg: %w", w.errno)
 		}
 		last = w.nrecv
 		if err := w.serveBatch(w.nrecv); err != nil {

@@ -161,3 +161,16 @@ func TestServeNoAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per request answered over loopback (client and server)", n)
 	}
 }
+
+func FuzzParseCmsgs(f *testing.F) {
+	ts := make([]byte, 16)
+	f.Add(cmsg(nil, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW, ts))
+	f.Add(cmsg(cmsg(nil, unix.IPPROTO_IP, unix.IP_PKTINFO, make([]byte, 12)), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_OLD, ts[:8]))
+	f.Add(cmsg(nil, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, make([]byte, 20)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ci := parseCmsgs(b)
+		if ci.dstKnown && !ci.dst.IsValid() {
+			t.Fatal("destination known but invalid")
+		}
+	})
+}
