@@ -250,7 +250,7 @@ func BenchmarkProcess(b *testing.B) {
 	for b.Loop() {
 		i++
 		src := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8 & 0xf), byte(i)})
-		if act, _ := s.process(capChrony, src, dst, true, testRx, st, out); act == actDrop {
+		if act, _ := s.process(capChrony, src, dst, true, testRx, int64(i)+1, st, out); act == actDrop {
 			b.Fatal("dropped")
 		}
 	}

@@ -268,16 +268,17 @@ const (
 )
 
 // process decides on one datagram req from src (to dst if dstKnown)
-// received at rx, building a reply into out (HeaderLen octets) when there
-// is one. It is the whole per-request path but for the socket calls, and
-// does not allocate.
-func (s *Server) process(req []byte, src, dst netip.Addr, dstKnown bool, rx time.Time, st *discipline.SyncState, out []byte) (action, DropReason) {
+// received at rx (monoNs on the rate limiter's monotonic clock, read once
+// per batch), building a reply into out (HeaderLen octets) when there is
+// one. It is the whole per-request path but for the socket calls, and does
+// not allocate.
+func (s *Server) process(req []byte, src, dst netip.Addr, dstKnown bool, rx time.Time, monoNs int64, st *discipline.SyncState, out []byte) (action, DropReason) {
 	var h Header
 	k, why := classify(req, &h)
 	switch k {
 	case kindClient:
 		if s.limiter != nil {
-			switch s.limiter.check(src, since(s.start)) {
+			switch s.limiter.check(src, monoNs) {
 			case verdictDrop:
 				return actDrop, DropRateLimit
 			case verdictKoD:

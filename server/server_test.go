@@ -402,3 +402,37 @@ func BenchmarkServeLoopbackPipelined(b *testing.B) {
 		}
 	}
 }
+
+func TestProcess(t *testing.T) {
+	cfg := testConfig("127.0.0.1:0")
+	cfg.RateInterval, cfg.RateBurst, cfg.RateLeakLog2 = time.Second, 1, 0
+	s, err := New(cfg, SystemClock{}, syncedState, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, pub := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.1")
+	lo6 := netip.IPv6Loopback()
+	out := make([]byte, HeaderLen)
+	for _, tc := range []struct {
+		name     string
+		req      []byte
+		src, dst netip.Addr
+		act      action
+		why      DropReason
+	}{
+		{"client", capNtpdig, pub, pub, actAnswer, DropNone},
+		{"client again: KoD (burst 1, leak 0)", capNtpdig, pub, pub, actKoD, DropNone},
+		{"other client", capNtpd, netip.MustParseAddr("192.0.2.2"), pub, actAnswer, DropNone},
+		{"mode 6 from loopback", capNtpqRV, lo, lo, actControl, DropNone},
+		{"mode 6 from ::1", capNtpqRV, lo6, lo6, actControl, DropNone},
+		{"mode 6 from outside", capNtpqRV, pub, pub, actDrop, DropControlRemote},
+		{"mode 6 spoofing loopback to a public address", capNtpqRV, lo, pub, actDrop, DropControlRemote},
+		{"mode 7", capMonlist, lo, lo, actDrop, DropModePrivate},
+		{"short", capNtpd[:20], pub, pub, actDrop, DropShort},
+	} {
+		act, why := s.process(tc.req, tc.src, tc.dst, true, testRx, 1000, syncedState(), out)
+		if act != tc.act || why != tc.why {
+			t.Errorf("%s: %v %v, want %v %v", tc.name, act, why, tc.act, tc.why)
+		}
+	}
+}

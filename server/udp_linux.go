@@ -264,6 +264,7 @@ func (w *worker) run() error {
 // times right before sendmmsg.
 func (w *worker) serveBatch(n int) error {
 	st := w.s.state()
+	mono := since(w.s.start)
 	var recvNow time.Time // fallback when a datagram carries no kernel timestamp
 	out := 0
 	w.c.received.Add(uint64(n))
@@ -294,7 +295,7 @@ func (w *worker) serveBatch(n int) error {
 			rx = recvNow
 		}
 		reply := w.sbuf[out*HeaderLen : (out+1)*HeaderLen]
-		act, why := w.s.process(pkt, src, dst, dstKnown, rx, st, reply)
+		act, why := w.s.process(pkt, src, dst, dstKnown, rx, mono, st, reply)
 		switch act {
 		case actDrop:
 			w.c.drops[why].Add(1)
