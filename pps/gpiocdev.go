@@ -32,11 +32,16 @@ const (
 //	offset 20  u32 line_seqno     event number on this line, from 1
 //	offset 24  u32 padding[6]     zero
 type LineEvent struct {
+	// TimestampNs is the kernel's stamp of the edge in nanoseconds.
 	TimestampNs uint64
-	ID          uint32
-	Offset      uint32
-	Seqno       uint32
-	LineSeqno   uint32
+	// ID is LineEventRising or LineEventFalling.
+	ID uint32
+	// Offset is the line's offset on its chip.
+	Offset uint32
+	// Seqno counts events across all lines of the request.
+	Seqno uint32
+	// LineSeqno counts events on this line, from 1.
+	LineSeqno uint32
 }
 
 // DecodeLineEvent decodes one 48-byte gpio_v2_line_event record in the

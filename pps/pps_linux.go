@@ -94,7 +94,9 @@ type kernel struct {
 
 // OpenKernel opens the kernel PPS device (e.g. /dev/pps0, made by the
 // pps-gpio overlay) and configures it to capture the assert edge, or the
-// clear edge when captureClear is set. Setting the capture mode needs
+// clear edge when captureClear is set (for a pulse whose falling edge is on
+// time on an overlay without assert_falling_edge); either way the captured
+// edge is the on-time one and Edges carry Assert true. Setting the mode needs
 // CAP_SYS_TIME unless the device already captures that edge with timespec
 // stamps. Edges carry the kernel's CLOCK_REALTIME stamp from the interrupt
 // handler.
@@ -224,7 +226,9 @@ func (k *kernel) Next(ctx context.Context) (Edge, error) {
 		// edge again (the fetch woke for the other edge, or we polled).
 		if raw != 0 {
 			if seq, isNew := k.seq.next(raw); isNew {
-				return Edge{Time: time.Unix(tu.Sec, int64(tu.Nsec)), Seq: seq, Assert: !k.clear}, nil
+				// The captured edge is the on-time one either way, which
+				// is what Edge.Assert means (the locker drops others).
+				return Edge{Time: time.Unix(tu.Sec, int64(tu.Nsec)), Seq: seq, Assert: true}, nil
 			}
 		}
 		if !k.canWait {
@@ -253,7 +257,8 @@ func (k *kernel) sleep(ctx context.Context) error {
 func (k *kernel) Precision() time.Duration { return KernelPrecision }
 
 // Close implements Source. A Next blocked in PPS_FETCH returns ErrClosed
-// when its fetch times out.
+// when its fetch times out, and Close may wait for that (up to 1 s) before
+// the descriptor is released.
 func (k *kernel) Close() error {
 	k.closeOnce.Do(func() {
 		close(k.closed)

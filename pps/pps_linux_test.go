@@ -168,8 +168,8 @@ func TestKernelClearEdgeAndSequenceWrap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Seq != w.seq || e.Time.Unix() != w.sec || e.Assert {
-			t.Errorf("edge %+v, want seq %#x at %d, Assert false", e, w.seq, w.sec)
+		if e.Seq != w.seq || e.Time.Unix() != w.sec || !e.Assert {
+			t.Errorf("edge %+v, want seq %#x at %d, Assert true (the on-time edge)", e, w.seq, w.sec)
 		}
 	}
 }
