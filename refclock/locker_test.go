@@ -285,6 +285,41 @@ func TestLockerScenarios(t *testing.T) {
 			tol:  0, minSamples: 0,
 		},
 		{
+			name: "S10: pulses without NMEA for the first 60 s, then locks",
+			sc:   scenario{n: n, seed: 12, jitter: time.Microsecond, noMsg: func(k int) bool { return k < 60 }},
+			tol:  6 * time.Microsecond, minSamples: n - 60 - 1,
+			check: func(t *testing.T, st LockerStats) {
+				if st.Unnumbered != 60 || st.PPSSamples != n-61 {
+					t.Errorf("%+v", st)
+				}
+			},
+		},
+		{
+			name: "S11: cold start 0.5 s off, clock stepped back 0.5 s at pulse 5",
+			sc: scenario{n: n, seed: 13, jitter: time.Microsecond, localOff: 500 * time.Millisecond, step: func(k int) time.Duration {
+				if k == 5 {
+					return -500 * time.Millisecond
+				}
+				return 0
+			}},
+			tol: 6 * time.Microsecond, minSamples: n - 1,
+			check: func(t *testing.T, st LockerStats) {
+				if st.LockLost != 0 {
+					t.Errorf("%+v", st)
+				}
+			},
+		},
+		{
+			name: "S11 the other way: 0.5 s slow, stepped forward at pulse 5",
+			sc: scenario{n: n, seed: 14, jitter: time.Microsecond, localOff: -500 * time.Millisecond, step: func(k int) time.Duration {
+				if k == 5 {
+					return 500 * time.Millisecond
+				}
+				return 0
+			}},
+			tol: 6 * time.Microsecond, minSamples: n - 1,
+		},
+		{
 			name: "NMEA stops for good at pulse 50: pulses coast MaxCoast (120 s), then no samples",
 			sc:   scenario{n: 300, seed: 11, noMsg: func(k int) bool { return k >= 50 }},
 			tol:  0, minSamples: 49 + 119,
@@ -355,36 +390,64 @@ func TestLockerRenumbersAfterRelockAfter(t *testing.T) {
 	}
 }
 
-func TestLockerLeapSecond(t *testing.T) {
-	// 2016-12-31 23:59:60. The kernel repeats 23:59:59, so the local clock
-	// (POSIX) reads 23:59:59 again at the leap pulse and every later pulse
-	// reads one second less than its index.
-	start := time.Date(2016, 12, 31, 23, 59, 50, 0, time.UTC)
-	l := NewLocker(LockerConfig{})
-	for k := 0; k < 20; k++ {
-		local := start.Add(time.Duration(k) * time.Second)
-		label := local
-		leap := false
-		if k >= 10 {
-			local = local.Add(-time.Second)
-			label = local
-		}
-		if k == 10 {
-			leap = true
-		}
-		if s, ok := l.AddEdge(pps.Edge{Time: local, Seq: uint64(k + 1), Assert: true}); ok {
-			t.Fatalf("pulse %d: unexpected coast sample %+v", k, s)
-		}
-		s, ok := l.AddTime(TimeMsg{UTC: label, Received: local.Add(200 * time.Millisecond), Valid: true, LeapSecond: leap})
-		if k == 0 {
-			continue
-		}
-		if !ok || s.Offset != 0 {
-			t.Fatalf("pulse %d: sample %+v %v, want offset 0", k, s, ok)
-		}
+func TestLockerLeapSeconds(t *testing.T) {
+	// Pulses every true second around a leap. The local clock is POSIX:
+	// the kernel repeats 23:59:59 for an inserted second and skips it for a
+	// deleted one, so local readings and labels jump together and every
+	// pulse's offset stays 0.
+	tests := []struct {
+		name   string
+		start  time.Time
+		insert bool
+		// kernelApplies: the local clock takes the leap too; otherwise it
+		// runs on and every pulse after the leap shows the 1 s error.
+		kernelApplies bool
+	}{
+		{"inserted, kernel applies", time.Date(2016, 12, 31, 23, 59, 50, 0, time.UTC), true, true},
+		{"inserted, kernel unaware", time.Date(2016, 12, 31, 23, 59, 50, 0, time.UTC), true, false},
+		{"deleted, kernel applies", time.Date(2027, 6, 30, 23, 59, 50, 0, time.UTC), false, true},
+		{"deleted, kernel unaware", time.Date(2027, 6, 30, 23, 59, 50, 0, time.UTC), false, false},
 	}
-	if st := l.Stats(); st.LeapSeconds != 1 || st.Disagree != 0 {
-		t.Errorf("%+v", st)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := NewLocker(LockerConfig{})
+			leapK := 10 // pulse index of 23:59:60 (inserted) ...
+			if !tc.insert {
+				leapK = 9 // ... or of 00:00:00 after 23:59:58 (deleted)
+			}
+			for k := 0; k < 20; k++ {
+				posix := tc.start.Add(time.Duration(k) * time.Second) // POSIX label of pulse k before the leap
+				leapFlag := false
+				if k >= leapK {
+					if tc.insert {
+						posix = posix.Add(-time.Second)
+					} else {
+						posix = posix.Add(time.Second)
+					}
+				}
+				if tc.insert && k == leapK {
+					leapFlag = true
+				}
+				local := posix
+				if !tc.kernelApplies {
+					local = tc.start.Add(time.Duration(k) * time.Second)
+				}
+				if s, ok := l.AddEdge(pps.Edge{Time: local, Seq: uint64(k + 1), Assert: true}); ok {
+					t.Fatalf("pulse %d: unexpected coast sample %+v", k, s)
+				}
+				s, ok := l.AddTime(TimeMsg{UTC: posix, Received: local.Add(200 * time.Millisecond), Valid: true, LeapSecond: leapFlag})
+				if k == 0 {
+					continue
+				}
+				want := posix.Sub(local)
+				if !ok || s.Offset != want {
+					t.Fatalf("pulse %d: sample %+v %v, want offset %v; %+v", k, s, ok, want, l.Stats())
+				}
+			}
+			if st := l.Stats(); st.Disagree != 0 || st.LockLost != 0 || st.Coasted != 0 {
+				t.Errorf("%+v", st)
+			}
+		})
 	}
 }
 
