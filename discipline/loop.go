@@ -109,7 +109,9 @@ func (l *Loop) Update(s refclock.Sample) Event {
 		l.refT = now
 		off, sig := l.servo.Predict(now)
 		l.rootD = absDur(off) + 3*sig + time.Duration(math.Ldexp(1e9, int(l.prec)))
-		if !l.locked && l.nAcc >= l.cfg.MinLockSamples && absDur(off) < l.cfg.LockThreshold {
+		// A coarse (NMEA-only) source locks within its own error.
+		thr := max(l.cfg.LockThreshold, 3*s.Err)
+		if !l.locked && l.nAcc >= l.cfg.MinLockSamples && absDur(off) < thr {
 			l.locked = true
 			l.servo.MarkLocked()
 			ev.LockGained = true

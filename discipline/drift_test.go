@@ -1,0 +1,138 @@
+package discipline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/refclock"
+)
+
+func TestDriftRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gnomon.drift")
+	d := Drift{FreqPPB: -30123.456, Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	if err := WriteDrift(path, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadDrift(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != d {
+		t.Errorf("read %+v, want %+v", got, d)
+	}
+	// Overwrite is atomic: no temporary files left behind.
+	if err := WriteDrift(path, Drift{FreqPPB: 1, Time: d.Time}); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(path))
+	if len(ents) != 1 {
+		t.Errorf("%d files in the drift directory, want 1", len(ents))
+	}
+	if err := WriteDrift(filepath.Join(t.TempDir(), "no", "such", "dir"), d); err == nil {
+		t.Error("write into a missing directory succeeded")
+	}
+}
+
+func TestParseDriftRejects(t *testing.T) {
+	for _, s := range []string{"", "12.5", "x 2026-03-01T00:00:00Z", "NaN 2026-03-01T00:00:00Z",
+		"600000 2026-03-01T00:00:00Z", "1 yesterday", "1 2 3"} {
+		if _, err := ParseDrift([]byte(s)); !errors.Is(err, ErrBadDrift) {
+			t.Errorf("ParseDrift(%q) = %v, want ErrBadDrift", s, err)
+		}
+	}
+}
+
+func FuzzParseDrift(f *testing.F) {
+	f.Add([]byte("-30123.456 2026-03-01T12:00:00Z\n"))
+	f.Add([]byte("0 2026-03-01T12:00:00.123456789+02:00"))
+	f.Add([]byte("1e3 x"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := ParseDrift(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadDrift) {
+				t.Fatalf("unwrapped error %v", err)
+			}
+			return
+		}
+		if math.IsNaN(d.FreqPPB) || math.Abs(d.FreqPPB) > maxDriftPPB {
+			t.Fatalf("accepted %v", d.FreqPPB)
+		}
+		// What we write we read back (to the file's millisecond precision).
+		d2, err := ParseDrift(d.Format())
+		if err != nil || math.Abs(d2.FreqPPB-d.FreqPPB) > 0.001 || !d2.Time.Equal(d.Time.Truncate(time.Second)) {
+			t.Fatalf("round trip %+v -> %+v, %v", d, d2, err)
+		}
+	})
+}
+
+// TestRunDriftAndLog runs the I/O-edge runner on a realtime sim clock: a
+// corrupt drift file is a warning, samples lock the loop, and the drift file
+// is written at shutdown.
+func TestRunDriftAndLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drift")
+	if err := os.WriteFile(path, []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clk := NewSimClock(SimClockConfig{FreqPPM: 12}, time.Now)
+	loop, err := NewLoop(DefaultConfig(), clk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pulses of the last few seconds, stamped by the sim clock before any
+	// correction (the clock's past does not change).
+	base := time.Now().Add(-8 * time.Second).Truncate(time.Second)
+	var batch []refclock.Sample
+	for k := 0; k < 8; k++ {
+		tk := base.Add(time.Duration(k) * time.Second)
+		local := clk.At(tk)
+		batch = append(batch, refclock.Sample{Local: local, Offset: tk.Sub(local), Err: time.Microsecond, RefID: "PPS"})
+	}
+	var logBuf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logBuf, nil))
+	samples := make(chan refclock.Sample)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, loop, samples, path, log) }()
+	for _, s := range batch {
+		samples <- s
+	}
+	close(samples)
+	deadline := time.Now().Add(5 * time.Second)
+	for !loop.State().Synced && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out := logBuf.String()
+	if !strings.Contains(out, "no usable drift file") || !strings.Contains(out, "lock gained") {
+		t.Errorf("log lacks the drift warning or lock:\n%s", out)
+	}
+	d, err := ReadDrift(path)
+	if err != nil {
+		t.Fatalf("drift not saved at shutdown: %v", err)
+	}
+	if !near(d.FreqPPB, -12e3, 500) {
+		t.Errorf("saved %v ppb, want about -12000", d.FreqPPB)
+	}
+	// A good drift file is applied at start.
+	clk2 := NewSimClock(SimClockConfig{}, time.Now)
+	loop2, _ := NewLoop(DefaultConfig(), clk2, nil)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if err := Run(ctx2, loop2, nil, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := clk2.FrequencyPPB(); f != d.FreqPPB {
+		t.Errorf("drift file frequency not applied: %v", f)
+	}
+}
