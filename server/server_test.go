@@ -258,6 +258,25 @@ func TestRateLimitOverLoopback(t *testing.T) {
 	if s.Answered != 4 || s.KoD != 8 || s.Drops[DropRateLimit] != 8 {
 		t.Errorf("stats %+v", s)
 	}
+	// Another loopback address is another client: answered at once.
+	other, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}, net.UDPAddrFromAddrPort(r.addr(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	reply := exchange(t, other, capNtpdig, 5*time.Second)
+	if reply == nil || reply[1] != 1 {
+		t.Errorf("client 127.0.0.2 got %x", reply)
+	}
+	// A new source port on the limited address is still the same client:
+	// its 17th limited request is dropped, the 18th gets a KoD.
+	c2 := dial(t, r.addr(0))
+	if reply := exchange(t, c2, capNtpdig, 50*time.Millisecond); reply != nil {
+		t.Errorf("limited address from a new port got %x", reply)
+	}
+	if reply := exchange(t, c2, capNtpdig, 5*time.Second); reply == nil || reply[1] != 0 {
+		t.Errorf("limited address from a new port got %x, want a KoD", reply)
+	}
 }
 
 func TestWorkersShareAPort(t *testing.T) {
