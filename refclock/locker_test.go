@@ -526,3 +526,41 @@ func TestLockerConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLocker feeds arbitrary edge and message sequences: the Locker must not
+// panic, PPS samples come only for pulses it was given, while locked.
+func FuzzLocker(f *testing.F) {
+	f.Add([]byte{0, 10, 1, 12, 0, 10, 1, 12, 0, 10, 1, 12})
+	f.Add([]byte{0, 0, 0, 0, 1, 255, 1, 3, 0, 200, 1, 1})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		l := NewLocker(LockerConfig{})
+		local := t0
+		utc := t0
+		edges := map[time.Time]bool{}
+		var seq uint64
+		for i := 0; i+1 < len(ops); i += 2 {
+			arg := time.Duration(ops[i+1])
+			var s Sample
+			var ok bool
+			switch ops[i] % 4 {
+			case 0: // an edge arg*10 ms after the previous event
+				local = local.Add(arg * 10 * time.Millisecond)
+				seq += uint64(ops[i+1]%3) + 1
+				edges[local] = true
+				s, ok = l.AddEdge(pps.Edge{Time: local, Seq: seq, Assert: true})
+			case 1: // a sentence arg*4 ms later naming the next second
+				local = local.Add(arg * 4 * time.Millisecond)
+				utc = utc.Add(time.Second)
+				s, ok = l.AddTime(TimeMsg{UTC: utc, Received: local, Valid: ops[i+1] != 7, LeapSecond: ops[i+1] == 60})
+			case 2: // a sentence naming a second arg-128 away
+				local = local.Add(100 * time.Millisecond)
+				s, ok = l.AddTime(TimeMsg{UTC: utc.Add((arg - 128) * time.Second), Received: local, Valid: true})
+			case 3: // the clock steps by arg-128 x 10 ms
+				local = local.Add((arg - 128) * 10 * time.Millisecond)
+			}
+			if ok && s.RefID == RefIDPPS && !edges[s.Local] {
+				t.Fatalf("PPS sample for a pulse never given: %+v", s)
+			}
+		}
+	})
+}
