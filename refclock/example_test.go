@@ -20,7 +20,7 @@ func ExampleRun() {
 	log := slog.Default()
 	cfg := refclock.DefaultConfig()
 	cfg.NMEA.Pivot = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) // e.g. the build date
-	cfg.Locker.EdgeDelay = 50 * time.Nanosecond                    // antenna cable
+	cfg.Locker.EdgeDelay = 50 * time.Nanosecond                   // antenna cable
 
 	open := func() (io.ReadCloser, error) {
 		// On a board: tarm/serial.OpenPort(&serial.Config{Name: "/dev/serial0", Baud: 9600}).
