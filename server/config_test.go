@@ -51,3 +51,26 @@ func TestKoDPoll(t *testing.T) {
 		}
 	}
 }
+
+func TestStatsLogValue(t *testing.T) {
+	var s Stats
+	s.Received, s.Answered = 5, 3
+	s.Drops[DropRateLimit], s.Drops[DropModePrivate] = 1, 1
+	got := s.LogValue().String()
+	for _, want := range []string{"received=5", "answered=3", "drop_rate_limit=1", "drop_mode7=1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "drop_short") || s.Dropped() != 2 {
+		t.Errorf("%q, dropped %d", got, s.Dropped())
+	}
+	for r := DropNone; r < numDropReasons; r++ {
+		if r.String() == "" || r.String() == "unknown" {
+			t.Errorf("reason %d unnamed", r)
+		}
+	}
+	if DropReason(200).String() != "unknown" {
+		t.Error("out of range reason named")
+	}
+}

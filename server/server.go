@@ -296,3 +296,20 @@ func (s *Server) process(req []byte, src, dst netip.Addr, dstKnown bool, rx time
 	}
 	return actDrop, why
 }
+
+// LogValue logs the counters as a group, drops by reason name, zero
+// counts left out.
+func (s Stats) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.Uint64("received", s.Received),
+		slog.Uint64("answered", s.Answered),
+		slog.Uint64("kod", s.KoD),
+		slog.Uint64("control", s.Control),
+	}
+	for i, d := range s.Drops {
+		if d != 0 && DropReason(i) != DropNone {
+			attrs = append(attrs, slog.Uint64("drop_"+DropReason(i).String(), d))
+		}
+	}
+	return slog.GroupValue(attrs...)
+}
