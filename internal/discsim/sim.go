@@ -2,7 +2,6 @@ package discsim
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -81,12 +80,6 @@ type Trace struct {
 	Leap   []discipline.Leap
 	// Armed[k] is the clock's leap flag after second k.
 	Armed []discipline.Leap
-}
-
-func seedFor(name string, seed uint64) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return seed ^ h.Sum64()
 }
 
 // Simulate runs scenario sc with seed over the real refclock.Locker and
