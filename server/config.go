@@ -28,7 +28,8 @@ type Config struct {
 	// with a RATE kiss-o'-death, the rest are dropped. -1 never sends one.
 	RateLeakLog2 int
 	// RateTableEntries bounds the number of client addresses tracked (memory
-	// is fixed: about 40 bytes an entry). Rounded up to a power of two.
+	// is fixed: 32 octets an entry, 2 MiB for the default). Rounded up to a
+	// power of two.
 	RateTableEntries int
 	// RateIPv6PrefixLen groups IPv6 clients by this prefix (a /64 is one host
 	// or one LAN, so an attacker cannot dodge the limit by changing address).

@@ -21,7 +21,7 @@ func testLimiter(t *testing.T, mod func(*Config)) *rateLimiter {
 }
 
 func TestRateEntrySize(t *testing.T) {
-	if s := unsafe.Sizeof(rateEntry{}); s != unsafeSizeofRateEntry {
+	if s := unsafe.Sizeof(rateEntry{}); s > 32 {
 		t.Fatalf("rateEntry is %d bytes", s)
 	}
 }
@@ -99,7 +99,7 @@ func TestRateLimitIPv6Prefix(t *testing.T) {
 func TestRateLimitBoundedMemory(t *testing.T) {
 	l := testLimiter(t, nil)
 	before := l.memoryBytes()
-	if before != 1024*unsafeSizeofRateEntry {
+	if before != 1024*int(unsafe.Sizeof(rateEntry{})) || before > 32<<10 {
 		t.Fatalf("table of %d bytes", before)
 	}
 	// 200 000 distinct addresses, each sending twice: every first request is

@@ -128,7 +128,7 @@ func (s *Server) Listen() error {
 	for _, a := range s.cfg.ListenAddrs {
 		ap, _ := parseListenAddr(a) // validated in New
 		for i := 0; i < s.cfg.Workers; i++ {
-			sk, err := listenSocket(ap, s.cfg.BatchSize)
+			sk, err := listenSocket(ap)
 			if err != nil {
 				for _, o := range socks {
 					o.close()

@@ -58,7 +58,7 @@ func (s *socket) close() error {
 
 // listenSocket binds one UDP socket to ap with SO_REUSEPORT, kernel receive
 // timestamps and, for wildcard addresses, packet info.
-func listenSocket(ap netip.AddrPort, batch int) (*socket, error) {
+func listenSocket(ap netip.AddrPort) (*socket, error) {
 	sk := &socket{is6: ap.Addr().Is6() && !ap.Addr().Is4In6(), wildcard: ap.Addr().IsUnspecified()}
 	network := "udp4"
 	if sk.is6 {

@@ -14,7 +14,7 @@ func (s *socket) close() error { return nil }
 
 func (s *socket) timestampErr() error { return nil }
 
-func listenSocket(netip.AddrPort, int) (*socket, error) {
+func listenSocket(netip.AddrPort) (*socket, error) {
 	return nil, errors.New("serving NTP needs Linux (recvmmsg, sendmmsg, SO_TIMESTAMPNS)")
 }
 
