@@ -1,80 +1,60 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
+	"sync"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/board"
 	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/refclock"
 )
 
-// referenceConfig describes the refclock I/O edge: where the NMEA comes
-// from, the PPS source and the local clock that stamps sentences.
+// referenceConfig describes the refclock I/O edge: the serial port the NMEA
+// comes from, the PPS source and the local clock that stamps sentences.
 type referenceConfig struct {
-	log        *slog.Logger
+	log *slog.Logger
+	cfg refclock.Config
+	// serial is the port opened before the privilege drop; later reopens
+	// (after a device error) go through board.OpenSerial(serialPath, baud).
+	serial     io.ReadCloser
 	serialPath string
 	baud       int
-	pps        pps.Source
+	pps        pps.Source // nil: NMEA alone
 	now        func() time.Time
-	locker     refclock.LockerConfig
 }
 
-// newReference returns the refclock I/O edge.
-// TEMPORARY: a minimal reader until refclock.Run lands.
-func newReference(rc referenceConfig) func(ctx context.Context, out chan<- refclock.Sample) error {
-	return func(ctx context.Context, out chan<- refclock.Sample) error {
-		port, err := os.OpenFile(rc.serialPath, os.O_RDONLY, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", rc.serialPath, err)
-		}
-		defer rc.pps.Close()
-		go func() {
-			<-ctx.Done()
-			port.Close()
-		}()
-		msgs := make(chan refclock.TimeMsg, 8)
-		edges := make(chan pps.Edge, 8)
-		go func() {
-			p := refclock.NewParser(refclock.NMEAConfig{})
-			sc := bufio.NewScanner(port)
-			for sc.Scan() {
-				if m, ok := p.Line(sc.Text(), rc.now()); ok {
-					msgs <- m
-				}
-			}
-		}()
-		go func() {
-			for {
-				e, err := rc.pps.Next(ctx)
-				if err != nil {
-					return
-				}
-				edges <- e
-			}
-		}()
-		l := refclock.NewLocker(rc.locker)
-		for {
-			var s refclock.Sample
-			var ok bool
-			select {
-			case <-ctx.Done():
-				return nil
-			case m := <-msgs:
-				s, ok = l.AddTime(m)
-			case e := <-edges:
-				s, ok = l.AddEdge(e)
-			}
-			if ok {
-				select {
-				case out <- s:
-				case <-ctx.Done():
-					return nil
-				}
-			}
-		}
+// newReference checks cfg and returns the refclock I/O edge: it runs
+// refclock's reader over a reopening serial port until ctx is done, and
+// closes the devices on the way out.
+func newReference(rc referenceConfig) (func(ctx context.Context, out chan<- refclock.Sample) error, error) {
+	clk, err := refclock.New(rc.cfg, rc.log)
+	if err != nil {
+		return nil, fmt.Errorf("refclock: %w", err)
 	}
+	return func(ctx context.Context, out chan<- refclock.Sample) error {
+		var mu sync.Mutex
+		first := rc.serial
+		open := func() (io.ReadCloser, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if first != nil {
+				f := first
+				first = nil
+				return f, nil
+			}
+			return board.OpenSerial(rc.serialPath, rc.baud)
+		}
+		port := refclock.NewReopenReader(ctx, open, rc.cfg.Reopen, rc.log)
+		defer port.Close()
+		var pulses pps.Source
+		if rc.pps != nil {
+			pulses = rc.pps
+			defer rc.pps.Close()
+		}
+		return clk.Run(ctx, port, pulses, rc.now, out)
+	}, nil
 }

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/board"
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/simhat"
 	"github.com/gnomon-ntp/gnomon/pps"
+	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/server"
 )
 
@@ -55,6 +58,37 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 	log.Info("simulated GPS hat", "serial", hat.SerialPath(), "pps_jitter", hatCfg.PPSJitter,
 		"clock_offset", simStartOffset, "clock_freq_ppm", simFreqPPM)
 
+	// The port is opened before a privilege drop; reopens after it work
+	// because the pty then belongs to the user.
+	serial, err := board.OpenSerial(hat.SerialPath(), simBaud)
+	if err != nil {
+		return err
+	}
+	uid, gid := -1, -1
+	if f.user != "" {
+		if uid, gid, err = lookupIDs(f.user, ""); err != nil {
+			serial.Close()
+			return err
+		}
+		if err := os.Chown(hat.SerialPath(), uid, gid); err != nil {
+			serial.Close()
+			return fmt.Errorf("simulated hat: %w", err)
+		}
+	}
+	ref, err := newReference(referenceConfig{
+		log:        log.With("part", "refclock"),
+		cfg:        refclock.DefaultConfig(),
+		serial:     serial,
+		serialPath: hat.SerialPath(),
+		baud:       simBaud,
+		pps:        pps.NewSim(hat.Edges(), hatCfg.PPSJitter),
+		now:        clk.Now,
+	})
+	if err != nil {
+		serial.Close()
+		return err
+	}
+
 	srvCfg := server.DefaultConfig()
 	srvCfg.ListenAddrs = []string(f.listen)
 	if len(srvCfg.ListenAddrs) == 0 {
@@ -67,17 +101,11 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		discCfg:   discipline.DefaultConfig(),
 		srvCfg:    srvCfg,
 		driftPath: f.driftFile, // none unless asked: a simulated crystal's drift is no use later
-		reference: newReference(referenceConfig{
-			log:        log.With("part", "refclock"),
-			serialPath: hat.SerialPath(),
-			baud:       simBaud,
-			pps:        pps.NewSim(hat.Edges(), hatCfg.PPSJitter),
-			now:        clk.Now,
-		}),
+		reference: ref,
 		tasks: []func(context.Context) error{hat.Run},
 	}
 	if f.user != "" {
-		a.afterListen = func() error { return dropTo(log, f.user, "") }
+		a.afterListen = func() error { return dropTo(log, f.user, uid, gid) }
 	}
 	a.status = func(ctx context.Context, state func() *discipline.SyncState) error {
 		return simStatus(ctx, log, clk, state)

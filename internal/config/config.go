@@ -303,7 +303,7 @@ func (c *Config) Validate() error {
 }
 
 // CheckListen reports whether addr is a usable host:port for a UDP listener
-// (host may be empty for every address, port 1..65535).
+// (host may be empty for every address; port 0 picks a free port).
 func CheckListen(addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -313,8 +313,8 @@ func CheckListen(addr string) error {
 		return fmt.Errorf("%q: host %q is not an IP address", addr, host)
 	}
 	p, err := strconv.Atoi(port)
-	if err != nil || p < 1 || p > 65535 {
-		return fmt.Errorf("%q: port %q is not 1..65535", addr, port)
+	if err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%q: port %q is not 0..65535", addr, port)
 	}
 	return nil
 }
