@@ -2,9 +2,11 @@ package server
 
 import "encoding/hex"
 
-// Requests as real clients send them, built by hand from their sources and
-// packet dumps (timestamps are arbitrary but realistic). They seed the fuzzer
-// and the table tests.
+// Requests as real clients send them. ntpdig, chronyd and ntpq were
+// captured on loopback (a UDP listener printing what arrived; ntpdig and
+// ntpq pointed at its port through a getaddrinfo wrapper, chronyd -Q with
+// "server 127.0.0.1 port N"); the others are built by hand from their
+// sources and packet dumps. They seed the fuzzer and the table tests.
 
 func mustHex(s string) []byte {
 	b, err := hex.DecodeString(s)
@@ -15,13 +17,14 @@ func mustHex(s string) []byte {
 }
 
 var (
-	// ntpsec ntpdig 1.2: LI 0, v4, mode 3, everything zero but the transmit time.
-	capNtpdig = mustHex("23000000" + "00000000" + "00000000" + "00000000" +
-		"0000000000000000" + "0000000000000000" + "0000000000000000" + "ecd8a4b2c6a7ef9e")
-	// chronyd 4.x as a client (data minimisation: only poll and a random
-	// transmit timestamp, LI 3 while it is unsynchronised).
-	capChrony = mustHex("e3000620" + "00000000" + "00000000" + "00000000" +
-		"0000000000000000" + "0000000000000000" + "0000000000000000" + "5e3c1b7a9f2d4c18")
+	// ntpsec ntpdig 1.2.2 (captured): LI 3, v4, mode 3, everything zero but
+	// the transmit time.
+	capNtpdig = mustHex("e3000000" + "00000000" + "00000000" + "00000000" +
+		"0000000000000000" + "0000000000000000" + "0000000000000000" + "eeb13089014aa000")
+	// chronyd 4.3 -Q as a client (captured; data minimisation: poll 6,
+	// precision 32 and a random transmit timestamp, nothing else).
+	capChrony = mustHex("23000620" + "00000000" + "00000000" + "00000000" +
+		"0000000000000000" + "0000000000000000" + "0000000000000000" + "538c1a8cace5faac")
 	// ntpd 4.2.8 unsynchronised client: stratum 16, poll 6, precision -23,
 	// root delay and dispersion 1 s.
 	capNtpd = mustHex("e31006e9" + "00010000" + "00010000" + "00000000" +
@@ -46,8 +49,9 @@ var (
 		b = append(b, ef(0x0204, 104)...)
 		return append(b, ef(0x0404, 40)...)
 	}()
-	// ntpq -c rv: mode 6 READVAR, association 0, version 2 (ntpsec sends 2).
-	capNtpqRV = mustHex("16020001" + "00000000" + "00000000")
+	// ntpsec ntpq 1.2.2 -c rv (captured): LI 3, version 2, mode 6, READVAR,
+	// sequence 1, association 0, no data.
+	capNtpqRV = mustHex("d6020001" + "00000000" + "00000000")
 	// ntpdc monlist: mode 7 REQ_MON_GETLIST_1, implementation 3.
 	capMonlist = append(mustHex("1700032a"+"00000000"), make([]byte, 40)...)
 )

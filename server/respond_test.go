@@ -92,7 +92,7 @@ func TestRespondStateVariants(t *testing.T) {
 		if h.Leap != tc.leap || h.Stratum != tc.stratum || string(h.RefID[:]) != tc.refid {
 			t.Errorf("%s: leap %d stratum %d refid %q, want %d %d %q", tc.name, h.Leap, h.Stratum, h.RefID[:], tc.leap, tc.stratum, tc.refid)
 		}
-		if h.OriginTime != 0x5e3c1b7a9f2d4c18 {
+		if h.OriginTime != 0x538c1a8cace5faac {
 			t.Errorf("%s: origin %#x", tc.name, uint64(h.OriginTime))
 		}
 	}
