@@ -22,6 +22,11 @@ type FilterConfig struct {
 	// MinThreshold is the smallest rejection threshold, so a quiet source
 	// (MAD near zero) and the servo's own corrections do not cause rejections.
 	MinThreshold time.Duration
+	// RelThreshold widens the threshold to this fraction of the predicted
+	// offset's size: while the servo pulls a large offset in, the offsets
+	// curve faster than a line follows, and an error small against the
+	// offset itself is no gross outlier.
+	RelThreshold float64
 	// Agree: this many consecutive rejected samples that agree with each
 	// other (within the threshold, after the trend) are a real step, not
 	// outliers: the window restarts from them and the last is accepted.
@@ -42,6 +47,7 @@ func DefaultFilterConfig() FilterConfig {
 		MinSamples:   6,
 		K:            6,
 		MinThreshold: 10 * time.Microsecond,
+		RelThreshold: 0.1,
 		Agree:        3,
 		MaxRejects:   8,
 		MaxGap:       30 * time.Second,
@@ -61,6 +67,9 @@ func (c FilterConfig) withDefaults() FilterConfig {
 	}
 	if c.MinThreshold == 0 {
 		c.MinThreshold = d.MinThreshold
+	}
+	if c.RelThreshold == 0 {
+		c.RelThreshold = d.RelThreshold
 	}
 	if c.Agree == 0 {
 		c.Agree = d.Agree
@@ -90,6 +99,9 @@ func (c FilterConfig) Validate() error {
 	if c.MinThreshold < 0 || c.MaxGap < 0 {
 		errs = append(errs, errors.New("negative MinThreshold or MaxGap"))
 	}
+	if c.RelThreshold < 0 || c.RelThreshold > 1 || math.IsNaN(c.RelThreshold) {
+		errs = append(errs, fmt.Errorf("relative threshold %v outside [0, 1]", c.RelThreshold))
+	}
 	if c.Agree < 1 || c.MaxRejects < c.Agree {
 		errs = append(errs, fmt.Errorf("agree %d must be >= 1 and <= max rejects %d", c.Agree, c.MaxRejects))
 	}
@@ -110,24 +122,27 @@ type FilterStats struct {
 // sample is accepted or rejected at once against the robust trend of the
 // last Window accepted samples.
 //
-// The trend is a resistant line through the window (the slope between the
-// medians of its older and newer halves), so the oscillator's frequency error and the servo's steering do
-// not look like outliers; the prediction for a new sample is the median of
-// the window's offsets carried along that slope to its time, and its spread
-// is 1.4826 x the median absolute deviation (MAD) of the window from the
-// line. A sample further than max(K x spread, MinThreshold) from the
-// prediction is rejected. Medians make the prediction and spread
-// insensitive to the outliers themselves, and the decision is symmetric
-// with a wide threshold (6 sigma by default), so Gaussian noise is never
-// clipped and the accepted samples are not biased.
+// The trend is a resistant line through the newer half of the window (the
+// slope between the medians of its two quarters), so the oscillator's
+// frequency error and the servo's steering do not look like outliers; the
+// prediction for a new sample is the median of those offsets carried along
+// that slope to its time, and the spread is 1.4826 x the median absolute
+// deviation (MAD) of the whole window from the line, so a curving
+// trajectory widens the threshold. A sample further than max(K x spread,
+// MinThreshold, RelThreshold x |prediction|) from the prediction is
+// rejected. Medians make the prediction and spread insensitive to the
+// outliers themselves, and the decision is symmetric with a wide threshold
+// (6 sigma by default), so Gaussian noise is not clipped and the accepted
+// samples are not biased. One-sided latency (S5's Exp(2 µs)) loses only its
+// far tail beyond the 10 µs floor.
 //
 // A real step (the local clock stepped, the locker renumbered) looks like
-// an outlier at first; Agree consecutive rejections that agree with each
-// other restart the window from them, so a cold start's step costs
-// Agree-1 samples and is never filtered away. The window also restarts after
-// MaxRejects consecutive rejections, after a MaxGap gap, and on Reset
-// (call it when the Locker relocks). Filter is pure and not safe for
-// concurrent use.
+// an outlier at first; Agree consecutive rejections that lie on a line of
+// their own (within the threshold) restart the window from them, so a cold
+// start's step costs Agree-1 samples and is never filtered away. The
+// window also restarts after MaxRejects consecutive rejections, after a
+// MaxGap gap, and on Reset (call it when the Locker relocks). Filter is pure
+// and not safe for concurrent use.
 type Filter struct {
 	cfg   FilterConfig
 	win   []Sample // accepted, oldest first
@@ -189,40 +204,60 @@ func (f *Filter) accept(s Sample) bool {
 	return true
 }
 
-// runAgrees reports whether the last Agree rejected samples lie within thr
-// of each other after the window's trend is removed.
+// runAgrees reports whether the last Agree rejected samples lie on a line
+// of their own within thr: a step, or a trajectory the window's trend did
+// not foresee (the servo turning a large offset around), rather than
+// scattered outliers.
 func (f *Filter) runAgrees(thr float64) bool {
 	r := f.run[len(f.run)-f.cfg.Agree:]
-	slope := f.slope()
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, s := range r {
-		v := float64(s.Offset) - slope*s.Local.Sub(r[0].Local).Seconds()
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	if len(r) < 3 {
+		lo, hi := float64(r[0].Offset), float64(r[len(r)-1].Offset)
+		return math.Abs(hi-lo) <= thr
 	}
-	return hi-lo <= thr
+	// Least-squares line through the run.
+	var st, so, stt, sto float64
+	n := float64(len(r))
+	for _, s := range r {
+		x := s.Local.Sub(r[0].Local).Seconds()
+		y := float64(s.Offset)
+		st, so, stt, sto = st+x, so+y, stt+x*x, sto+x*y
+	}
+	den := n*stt - st*st
+	if den == 0 {
+		return false
+	}
+	b := (n*sto - st*so) / den
+	a := (so - b*st) / n
+	for _, s := range r {
+		x := s.Local.Sub(r[0].Local).Seconds()
+		if math.Abs(float64(s.Offset)-(a+b*x)) > thr {
+			return false
+		}
+	}
+	return true
 }
 
-// slope is the window's robust trend in offset nanoseconds per second:
-// the line through the medians of its older and newer halves (Tukey's
-// resistant line), O(N log N) where Theil-Sen would be O(N^2 log N).
-func (f *Filter) slope() float64 {
-	n := len(f.win)
+// slopeOf is the robust trend of w in offset nanoseconds per second: the
+// line through the medians of its older and newer halves (Tukey's resistant
+// line), O(N log N) where Theil-Sen would be O(N^2 log N). ts and offs are
+// scratch buffers.
+func slopeOf(w []Sample, ts, offs *[]float64) float64 {
+	n := len(w)
 	if n < 2 {
 		return 0
 	}
 	h := n / 2
-	t0 := f.win[0].Local
+	t0 := w[0].Local
 	half := func(w []Sample) (t, off float64) {
-		f.vals = f.vals[:0]
-		f.slopes = f.slopes[:0]
+		*ts, *offs = (*ts)[:0], (*offs)[:0]
 		for _, s := range w {
-			f.vals = append(f.vals, s.Local.Sub(t0).Seconds())
-			f.slopes = append(f.slopes, float64(s.Offset))
+			*ts = append(*ts, s.Local.Sub(t0).Seconds())
+			*offs = append(*offs, float64(s.Offset))
 		}
-		return median(f.vals), median(f.slopes)
+		return median(*ts), median(*offs)
 	}
-	ta, oa := half(f.win[:h])
-	tb, ob := half(f.win[n-h:])
+	ta, oa := half(w[:h])
+	tb, ob := half(w[n-h:])
 	if tb <= ta {
 		return 0
 	}
@@ -232,17 +267,23 @@ func (f *Filter) slope() float64 {
 // predict returns the predicted offset (ns) at local time t and the
 // rejection threshold (ns).
 func (f *Filter) predict(t time.Time) (pred, thr float64) {
-	slope := f.slope()
+	// The line is fitted to, and anchored at, the newer half of the window,
+	// so it follows a curving trajectory (the servo pulling an offset in)
+	// instead of extrapolating the older samples' slope; the spread is
+	// taken over the whole window, so curvature widens the threshold.
+	recent := f.win[len(f.win)-max(len(f.win)/2, min(len(f.win), f.cfg.MinSamples)):]
+	slope := slopeOf(recent, &f.vals, &f.slopes)
 	f.vals = f.vals[:0]
-	for _, s := range f.win {
+	for _, s := range recent {
 		f.vals = append(f.vals, float64(s.Offset)+slope*t.Sub(s.Local).Seconds())
 	}
 	pred = median(f.vals)
-	for i := range f.vals {
-		f.vals[i] = math.Abs(f.vals[i] - pred)
+	f.vals = f.vals[:0]
+	for _, s := range f.win {
+		f.vals = append(f.vals, math.Abs(float64(s.Offset)+slope*t.Sub(s.Local).Seconds()-pred))
 	}
 	mad := median(f.vals)
-	thr = math.Max(f.cfg.K*1.4826*mad, float64(f.cfg.MinThreshold))
+	thr = max(f.cfg.K*1.4826*mad, float64(f.cfg.MinThreshold), f.cfg.RelThreshold*math.Abs(pred))
 	return pred, thr
 }
 
