@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -237,28 +235,15 @@ func TestControlOverLoopback(t *testing.T) {
 }
 
 // TestNtpqAgainstServer runs ntpsec's ntpq (-p and -c rv) against the
-// server. ntpq only speaks to port 123, so a wrapper points its address
-// lookup at the test port.
+// server through portWrapper.
 func TestNtpqAgainstServer(t *testing.T) {
 	ntpq := testpeer.Ntpq(t)
 	st := syncedState()
 	st.RefTime = time.Now().Add(-3 * time.Second)
 	r := startServer(t, testConfig("127.0.0.1:0"), SystemClock{}, st)
-	wrapper := filepath.Join(t.TempDir(), "ntpq_port.py")
-	script := fmt.Sprintf(`import runpy, socket, sys
-port = int(sys.argv[1])
-real = socket.getaddrinfo
-def lookup(host, service, *args, **kw):
-    return real(host, port if service == "ntp" else service, *args, **kw)
-socket.getaddrinfo = lookup
-sys.argv = [%q] + sys.argv[2:]
-runpy.run_path(%q, run_name="__main__")
-`, ntpq, ntpq)
-	if err := os.WriteFile(wrapper, []byte(script), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	wrapper := portWrapper(t, ntpq, r.addr(0).Port())
 	run := func(args ...string) string {
-		cmd := exec.Command(testpeer.Python3, append([]string{wrapper, fmt.Sprint(r.addr(0).Port())}, args...)...)
+		cmd := exec.Command(testpeer.Python3, append([]string{wrapper}, args...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("ntpq %v: %v\n%s", args, err, out)

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/internal/testpeer"
+)
+
+// portWrapper writes a Python wrapper that runs an ntpsec tool (which only
+// speaks to port 123) with its address lookups pointed at port instead.
+func portWrapper(t *testing.T, script string, port uint16) string {
+	t.Helper()
+	w := filepath.Join(t.TempDir(), "port_wrapper.py")
+	src := fmt.Sprintf(`import runpy, socket, sys
+real = socket.getaddrinfo
+def lookup(host, service, *args, **kw):
+    return real(host, %d if service in ("ntp", 123, "123") else service, *args, **kw)
+socket.getaddrinfo = lookup
+sys.argv = [%q] + sys.argv[1:]
+runpy.run_path(%q, run_name="__main__")
+`, port, script, script)
+	if err := os.WriteFile(w, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// TestNtpdigAgainstServer queries the server with ntpsec's ntpdig.
+func TestNtpdigAgainstServer(t *testing.T) {
+	ntpdig := testpeer.Ntpdig(t)
+	clock := simClock{offset: 2500 * time.Millisecond}
+	st := syncedState()
+	st.RefTime = clock.Now()
+	r := startServer(t, testConfig("127.0.0.1:0"), clock, st)
+	cmd := exec.Command(testpeer.Python3, portWrapper(t, ntpdig, r.addr(0).Port()), "-t", "5", "127.0.0.1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("ntpdig: %s", out)
+	if err != nil {
+		t.Fatalf("ntpdig: %v", err)
+	}
+	// "2026-11-25 10:01:53.123456 (+0000) +2.500012 +/- 0.000100 127.0.0.1 s1 no-leap"
+	m := regexp.MustCompile(`([+-][0-9.]+) \+/- [0-9.]+ 127\.0\.0\.1 s1 no-leap`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("ntpdig output lacks an s1 no-leap answer")
+	}
+	if off, _ := strconv.ParseFloat(string(m[1]), 64); off < 2.4 || off > 2.6 {
+		t.Errorf("ntpdig offset %v, want 2.5 s (the served clock's lead)", off)
+	}
+}
+
+// TestChronydAgainstServer queries the server with chronyd -Q (prints the
+// offset, never sets the clock; -x: never touches it at all).
+func TestChronydAgainstServer(t *testing.T) {
+	chronyd := testpeer.Chronyd(t)
+	clock := simClock{offset: 2500 * time.Millisecond}
+	st := syncedState()
+	st.RefTime = clock.Now()
+	r := startServer(t, testConfig("127.0.0.1:0"), clock, st)
+	conf := filepath.Join(t.TempDir(), "chrony.conf")
+	if err := os.WriteFile(conf, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(chronyd, "-x", "-Q", "-u", "root", "-t", "10", "-f", conf,
+		fmt.Sprintf("server 127.0.0.1 port %d iburst maxsamples 1", r.addr(0).Port()))
+	out, err := cmd.CombinedOutput()
+	t.Logf("chronyd: %s", out)
+	if err != nil {
+		t.Fatalf("chronyd: %v", err)
+	}
+	// "System clock wrong by 2.500012 seconds (ignored)"
+	m := regexp.MustCompile(`System clock wrong by (-?[0-9.]+) seconds`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("chronyd did not accept the server")
+	}
+	if off, _ := strconv.ParseFloat(string(m[1]), 64); off < 2.4 || off > 2.6 {
+		t.Errorf("chronyd offset %v, want 2.5 s", off)
+	}
+	if s := r.stats(func(s Stats) bool { return s.Answered > 0 }); s.Answered == 0 || strings.Contains(string(out), "Timeout reached") {
+		t.Errorf("stats %+v", s)
+	}
+}
