@@ -272,7 +272,9 @@ func (l *Locker) Reset() {
 
 // AddEdge takes one PPS edge. It returns a sample when the previous pulse,
 // whose sentence did not come, could be numbered by continuity (the sample
-// then refers to that previous pulse); the new pulse waits for its sentence.
+// then refers to that previous pulse, a second old; none is given if the
+// local clock was evidently stepped since); the new pulse waits for its
+// sentence.
 func (l *Locker) AddEdge(e pps.Edge) (Sample, bool) {
 	if !e.Assert {
 		l.stats.ClearEdges++
@@ -282,12 +284,36 @@ func (l *Locker) AddEdge(e pps.Edge) (Sample, bool) {
 	var s Sample
 	var ok bool
 	if l.hasPending && !l.resolved {
-		s, ok = l.coast()
+		if steppedBetween(l.pending.t, e.Time) {
+			// The sample would reach the servo after it changed the clock
+			// (a step lands between a sentence and the next pulse), and
+			// correcting by it again would double the step.
+			l.resolved = true
+			l.stats.Unnumbered++
+		} else {
+			s, ok = l.coast()
+		}
 	}
 	l.pending = pulse{t: e.Time, seq: e.Seq}
 	l.hasPending, l.resolved = true, false
 	l.lastEdge, l.seenEdge = e.Time, true
 	return s, ok
+}
+
+// maxSlewPerSecond bounds how far from whole seconds consecutive pulses
+// may be stamped with no step between them: 1000 ppm, twice the kernel's
+// slew and frequency limits.
+const maxSlewPerSecond = time.Millisecond
+
+// steppedBetween reports whether the local clock was stepped between pulses
+// stamped at a and b.
+func steppedBetween(a, b time.Time) bool {
+	dt := b.Sub(a)
+	n := dt.Round(time.Second)
+	if n < time.Second {
+		return true
+	}
+	return (dt - n).Abs() > time.Duration(n/time.Second)*maxSlewPerSecond
 }
 
 // coast numbers the pending pulse by continuity, if locked.

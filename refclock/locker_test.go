@@ -264,6 +264,22 @@ func TestLockerScenarios(t *testing.T) {
 			tol: 0, minSamples: n - 1,
 		},
 		{
+			name: "a pulse whose sentence is missing is not coasted across a clock step",
+			sc: scenario{n: n, seed: 15, localOff: 300 * time.Millisecond, noMsg: func(k int) bool { return k == 99 },
+				step: func(k int) time.Duration {
+					if k == 100 {
+						return -300 * time.Millisecond
+					}
+					return 0
+				}},
+			tol: 0, minSamples: n - 2,
+			check: func(t *testing.T, st LockerStats) {
+				if st.Unnumbered != 1 || st.Coasted != 0 || st.PPSSamples != n-2 {
+					t.Errorf("%+v", st)
+				}
+			},
+		},
+		{
 			name: "edge delay 150 ns raises offset",
 			sc:   scenario{n: 10},
 			cfg:  LockerConfig{EdgeDelay: 150},
