@@ -189,6 +189,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // Read reads from the current device, reopening it as needed. It returns
 // an error only when the context is done (ctx.Err()) or after Close.
 func (r *ReopenReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	zero := 0
 	for {
 		dev, err := r.device()

@@ -206,7 +206,11 @@ func TestReopenReaderBackoffAndReopen(t *testing.T) {
 
 func TestReopenReaderClose(t *testing.T) {
 	d := newFakeDev()
-	r := NewReopenReader(context.Background(), (&opener{devs: []*fakeDev{d}}).open, ReopenConfig{}, nil)
+	o := &opener{devs: []*fakeDev{d}}
+	r := NewReopenReader(context.Background(), o.open, ReopenConfig{}, nil)
+	if n, err := r.Read(nil); n != 0 || err != nil || o.calls != 0 {
+		t.Errorf("empty Read = %d, %v after %d opens; want 0, nil without opening", n, err, o.calls)
+	}
 	done := make(chan error)
 	go func() {
 		_, err := r.Read(make([]byte, 8))

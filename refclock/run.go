@@ -105,6 +105,9 @@ func (rc *RefClock) Status() Status {
 // nmea (a ReopenReader is closed by ctx) and does not close pulses. Call Run
 // once per RefClock.
 func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, now func() time.Time, out chan<- Sample) error {
+	if nmea == nil || now == nil || out == nil {
+		return errors.New("refclock: Run needs an NMEA reader, a clock and an output channel")
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
