@@ -34,6 +34,9 @@ type appliance struct {
 	// status, if set, runs beside the other parts with the loop's state
 	// (periodic status lines).
 	status func(ctx context.Context, state func() *discipline.SyncState) error
+
+	// started is set once the reference runs (and owns the devices).
+	started bool
 }
 
 // run runs the appliance until ctx is done or a part fails. The drift file
@@ -94,6 +97,7 @@ func (a *appliance) run(ctx context.Context) error {
 		}()
 	}
 	samples := make(chan refclock.Sample, 16)
+	a.started = true
 	for i, t := range a.tasks {
 		start(fmt.Sprintf("task%d", i), t)
 	}

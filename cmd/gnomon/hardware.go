@@ -6,14 +6,174 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/user"
 	"strconv"
+	"time"
 
+	"github.com/gnomon-ntp/gnomon/board"
 	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/privdrop"
+	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/internal/config"
+	"github.com/gnomon-ntp/gnomon/internal/leap"
+	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/server"
 )
 
+// runHardware runs the appliance on a Raspberry Pi's GPS hat as the
+// configuration file describes: it opens the serial port, the PPS source
+// and the sockets as root, drops to the configured user keeping only
+// CAP_SYS_TIME and CAP_NET_BIND_SERVICE, and steers the system clock.
+// Misconfiguration and devices that do not open fail here, before the
+// clock is touched.
 func runHardware(ctx context.Context, f *runFlags, stderr io.Writer) error {
-	return errors.New("not yet")
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		return err
+	}
+	level := cfg.System.LogLevel
+	if f.logLevel != "" {
+		level = f.logLevel
+	}
+	log := newLogger(stderr, level)
+	listen := cfg.Server.Listen
+	if len(f.listen) > 0 {
+		listen = f.listen
+	}
+	driftPath := cfg.Discipline.DriftFile
+	if f.driftSet {
+		driftPath = f.driftFile
+	}
+	userName, groupName := cfg.System.User, cfg.System.Group
+	if f.user != "" {
+		userName, groupName = f.user, ""
+	}
+	uid, gid, err := lookupIDs(userName, groupName)
+	if err != nil {
+		return cfg.Errorf("system.user", "%v", err)
+	}
+	boardCfg := cfg.BoardConfig()
+	hat, err := boardCfg.Resolve()
+	if err != nil {
+		return cfg.Errorf("board", "%v", err) // Load validated it; here for safety
+	}
+	var leaps discipline.LeapSource
+	if p := cfg.Discipline.LeapSecondsFile; p != "" {
+		t, err := leap.Load(p)
+		switch {
+		case err == nil:
+			leaps = t
+			if t.Expired(time.Now()) {
+				log.Warn("leap seconds table has expired: update tzdata", "file", p, "expired", t.Expires().Format(time.DateOnly))
+			} else {
+				log.Info("leap seconds table", "file", p, "expires", t.Expires().Format(time.DateOnly))
+			}
+		case errors.Is(err, os.ErrNotExist) && cfg.Line("discipline.leap_seconds_file") == 0:
+			log.Warn("no leap seconds table: leap seconds will not be announced", "file", p)
+		default:
+			return cfg.Errorf("discipline.leap_seconds_file", "%v", err)
+		}
+	}
+
+	// Devices, while still root.
+	serial, err := board.OpenSerial(hat.SerialPath, hat.Baud)
+	if err != nil {
+		return cfg.Errorf(boardKey(cfg, "board.serial_path"), "%v", err)
+	}
+	log.Info("GPS receiver", "hat", hat.Name, "serial", hat.SerialPath, "baud", hat.Baud)
+	src, err := board.OpenPPS(hat, boardCfg.OpenOptions(log.With("part", "board")))
+	switch {
+	case err == nil:
+	case errors.Is(err, board.ErrNoPPS):
+		log.Warn("no PPS: serving from NMEA alone (millisecond accuracy, refid GPS)", "err", err)
+		src = nil
+	default:
+		serial.Close()
+		return cfg.Errorf(boardKey(cfg, "board.pps_device"), "%v", err)
+	}
+	closeDevices := func() {
+		serial.Close()
+		if src != nil {
+			src.Close()
+		}
+	}
+	clock, err := discipline.NewKernelClock(nil)
+	if err != nil {
+		closeDevices()
+		return err
+	}
+
+	rcfg := refclock.DefaultConfig()
+	rcfg.Locker.NMEADelay = hat.NMEADelay
+	if cfg.Refclock.NMEADelay != 0 {
+		rcfg.Locker.NMEADelay = cfg.Refclock.NMEADelay
+	}
+	rcfg.Locker.MaxNMEADelay = cfg.Refclock.MaxNMEADelay
+	rcfg.Locker.EdgeDelay = hat.EdgeDelay
+	rcfg.Locker.AcceptInvalid = cfg.Refclock.AcceptInvalid
+	rcfg.Locker.PPSErr = 0 // the PPS source's Precision
+	ref, err := newReference(referenceConfig{
+		log:        log.With("part", "refclock"),
+		cfg:        rcfg,
+		serial:     serial,
+		serialPath: hat.SerialPath,
+		baud:       hat.Baud,
+		pps:        src,
+		now:        clock.Now,
+	})
+	if err != nil {
+		closeDevices()
+		return cfg.Errorf("refclock", "%v", err)
+	}
+	dcfg := discipline.DefaultConfig()
+	dcfg.StepThreshold = cfg.Discipline.StepThreshold
+	scfg := server.DefaultConfig()
+	scfg.ListenAddrs = listen
+	a := &appliance{
+		log:         log,
+		clock:       clock,
+		leaps:       leaps,
+		timeSrc:     server.SystemClock{},
+		discCfg:     dcfg,
+		srvCfg:      scfg,
+		driftPath:   driftPath,
+		reference:   ref,
+		afterListen: func() error { return dropTo(log, userName, uid, gid) },
+		status: func(ctx context.Context, state func() *discipline.SyncState) error {
+			return logStatus(ctx, log, slog.LevelDebug, time.Minute, state)
+		},
+	}
+	err = a.run(ctx)
+	if !a.started {
+		closeDevices()
+	}
+	return err
+}
+
+// boardKey is key if the file sets it, else board.hat (the profile chose
+// the value), else key.
+func boardKey(cfg *config.Config, key string) string {
+	if cfg.Line(key) == 0 && cfg.Line("board.hat") != 0 {
+		return "board.hat"
+	}
+	return key
+}
+
+// logStatus logs the served state every interval at level.
+func logStatus(ctx context.Context, log *slog.Logger, level slog.Level, every time.Duration, state func() *discipline.SyncState) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if st := state(); st != nil {
+				log.Log(ctx, level, "status", "stratum", st.Stratum, "refid", st.RefID, "synced", st.Synced,
+					"offset_est", st.OffsetEst, "freq_ppb", fmt.Sprintf("%.1f", st.FreqPPB))
+			}
+		}
+	}
 }
 
 // lookupIDs resolves userName (and groupName, or else the user's primary

@@ -110,7 +110,11 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 	a.status = func(ctx context.Context, state func() *discipline.SyncState) error {
 		return simStatus(ctx, log, clk, state)
 	}
-	return a.run(ctx)
+	err = a.run(ctx)
+	if !a.started {
+		serial.Close()
+	}
+	return err
 }
 
 // simStatus logs, every simStatusEvery, what the server would say and how far

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/gnomon-ntp/gnomon/board"
 )
 
 // Config is the whole configuration file.
@@ -34,34 +36,44 @@ type Config struct {
 	lines map[string]int // dotted key -> line of its first appearance
 }
 
-// Board is the [board] section. Fields left out take the hat profile's value.
+// Board is the [board] section; it mirrors board.Config. Fields left out
+// take the hat profile's value.
 type Board struct {
-	// Hat is the GPS hat profile (e.g. "uputronics"); empty means none, and
-	// then serial, baud and one PPS input must be given.
+	// Hat is the GPS hat profile (board.Names, or a short name such as
+	// "uputronics"); empty means a custom receiver, and then serial_path,
+	// baud and a PPS input must be given.
 	Hat string `toml:"hat"`
-	// Serial is the receiver's UART device, e.g. /dev/serial0.
-	Serial string `toml:"serial"`
+	// SerialPath is the receiver's UART device, e.g. /dev/serial0.
+	SerialPath string `toml:"serial_path"`
 	// Baud is the UART speed.
 	Baud int `toml:"baud"`
-	// PPS is a kernel PPS device (/dev/ppsN, from dtoverlay=pps-gpio).
-	PPS string `toml:"pps"`
-	// PPSGPIO is the GPIO line number of the PPS signal, used through the
-	// GPIO character device when there is no /dev/ppsN; nil means unset.
-	PPSGPIO *int `toml:"pps_gpio"`
-	// GPIOChip is the GPIO chip holding PPSGPIO (e.g. gpiochip0); empty
-	// means the board's header chip.
+	// PPSDevice is a kernel PPS device (/dev/ppsN, from
+	// dtoverlay=pps-gpio), or "none".
+	PPSDevice string `toml:"pps_device"`
+	// PPSPin is the GPIO line of the PPS signal (BCM number on the header),
+	// used through the GPIO character device when there is no /dev/ppsN;
+	// nil keeps the profile's.
+	PPSPin *int `toml:"pps_pin"`
+	// GPIOChip is the GPIO chip holding PPSPin (e.g. gpiochip0); empty
+	// means the header's chip, found by its label.
 	GPIOChip string `toml:"gpio_chip"`
-	// Polarity is the on-time edge: "rising" (default) or "falling".
+	// Polarity is the on-time edge: "rising" or "falling"; empty keeps the
+	// profile's.
 	Polarity string `toml:"polarity"`
 	// EdgeDelay is how late the local edge stamp is after the true second
-	// (cable, receiver, level shifter), e.g. "150ns".
+	// (wiring, level shifter; negative for an uncompensated antenna cable),
+	// e.g. "150ns".
 	EdgeDelay time.Duration `toml:"edge_delay"`
+	// PPSMethod is auto (default), kernel, gpiochip, periph or none.
+	PPSMethod string `toml:"pps_method"`
+	// CaptureClear makes a kernel PPS source capture the clear edge.
+	CaptureClear bool `toml:"capture_clear"`
 }
 
 // Refclock is the [refclock] section.
 type Refclock struct {
 	// NMEADelay is the receiver's typical delay from the pulse to the end of
-	// the sentence naming it.
+	// the sentence naming it; 0 takes the hat profile's.
 	NMEADelay time.Duration `toml:"nmea_delay"`
 	// MaxNMEADelay is the longest a sentence may follow its pulse and still
 	// name it (under 1 s).
@@ -77,6 +89,9 @@ type Discipline struct {
 	// StepThreshold is the |offset| above which the first lock steps the
 	// clock instead of slewing.
 	StepThreshold time.Duration `toml:"step_threshold"`
+	// LeapSecondsFile is an IERS/NIST leap-seconds.list (tzdata ships one);
+	// NMEA carries no leap second warning. Empty disables leap seconds.
+	LeapSecondsFile string `toml:"leap_seconds_file"`
 }
 
 // Server is the [server] section.
@@ -102,19 +117,19 @@ const (
 	DefaultDriftFile = "/var/lib/gnomon/drift"
 	DefaultLogLevel  = "info"
 	DefaultListen    = ":123"
+	DefaultLeapFile  = "/usr/share/zoneinfo/leap-seconds.list"
 )
 
 // Default returns the configuration used for what a file leaves out.
 func Default() *Config {
 	return &Config{
-		Board: Board{Polarity: "rising"},
 		Refclock: Refclock{
-			NMEADelay:    200 * time.Millisecond,
 			MaxNMEADelay: 700 * time.Millisecond,
 		},
 		Discipline: Discipline{
-			DriftFile:     DefaultDriftFile,
-			StepThreshold: 128 * time.Millisecond,
+			DriftFile:       DefaultDriftFile,
+			StepThreshold:   128 * time.Millisecond,
+			LeapSecondsFile: DefaultLeapFile,
 		},
 		Server: Server{Listen: []string{DefaultListen}},
 		System: System{LogLevel: DefaultLogLevel},
@@ -229,46 +244,46 @@ func (c *Config) Validate() error {
 	bad := func(key, format string, args ...any) { errs = append(errs, c.Errorf(key, format, args...)) }
 
 	b := c.Board
-	if b.Serial != "" && !filepath.IsAbs(b.Serial) {
-		bad("board.serial", "%q is not an absolute device path", b.Serial)
+	if b.SerialPath != "" && !filepath.IsAbs(b.SerialPath) {
+		bad("board.serial_path", "%q is not an absolute device path", b.SerialPath)
 	}
 	if b.Baud != 0 && !bauds[b.Baud] {
 		bad("board.baud", "%d is not a supported baud rate (%s)", b.Baud, baudList())
 	}
-	if b.PPS != "" && !filepath.IsAbs(b.PPS) {
-		bad("board.pps", "%q is not an absolute device path such as /dev/pps0", b.PPS)
+	if b.PPSDevice != "" && b.PPSDevice != "none" && !filepath.IsAbs(b.PPSDevice) {
+		bad("board.pps_device", "%q is not an absolute device path such as /dev/pps0 (or \"none\")", b.PPSDevice)
 	}
-	if b.PPSGPIO != nil {
-		if *b.PPSGPIO < 0 || *b.PPSGPIO > 1023 {
-			bad("board.pps_gpio", "%d is not a GPIO line number", *b.PPSGPIO)
-		}
-		if b.PPS != "" {
-			bad("board.pps_gpio", "set either pps (a /dev/ppsN device) or pps_gpio, not both")
-		}
+	if b.PPSPin != nil && (*b.PPSPin < 0 || *b.PPSPin > 1023) {
+		bad("board.pps_pin", "%d is not a GPIO line number", *b.PPSPin)
 	}
-	if b.GPIOChip != "" && b.PPSGPIO == nil {
-		bad("board.gpio_chip", "is only used with pps_gpio")
-	}
-	if b.Polarity != "rising" && b.Polarity != "falling" {
+	if b.Polarity != "" && b.Polarity != "rising" && b.Polarity != "falling" {
 		bad("board.polarity", "%q is neither rising nor falling", b.Polarity)
 	}
 	if b.EdgeDelay < -time.Millisecond || b.EdgeDelay > time.Millisecond {
 		bad("board.edge_delay", "%v is outside -1ms..1ms", b.EdgeDelay)
 	}
-	if b.Hat == "" {
-		if b.Serial == "" {
-			bad("board.serial", "required when no hat profile is given")
-		}
-		if b.Baud == 0 {
-			bad("board.baud", "required when no hat profile is given")
-		}
-		if b.PPS == "" && b.PPSGPIO == nil {
-			bad("board.pps", "a PPS input (pps or pps_gpio) is required when no hat profile is given")
+	switch b.PPSMethod {
+	case "", "auto", "kernel", "gpiochip", "periph", "none":
+	default:
+		bad("board.pps_method", "%q is not one of auto, kernel, gpiochip, periph, none", b.PPSMethod)
+	}
+	if len(errs) == 0 {
+		// The hat profile and its overrides together (unknown hat, a custom
+		// receiver without a serial port, a method the hat cannot do).
+		if _, err := c.BoardConfig().Resolve(); err != nil {
+			key := "board"
+			if k := boardKeyRE.FindString(err.Error()); k != "" {
+				key = "board." + k
+			}
+			if c.lines[key] == 0 && c.lines["board.hat"] != 0 {
+				key = "board.hat"
+			}
+			bad(key, "%v", strings.TrimPrefix(err.Error(), "board: "))
 		}
 	}
 
 	r := c.Refclock
-	if r.NMEADelay <= 0 || r.NMEADelay >= time.Second {
+	if r.NMEADelay < 0 || r.NMEADelay >= time.Second {
 		bad("refclock.nmea_delay", "%v is outside (0, 1s)", r.NMEADelay)
 	}
 	if r.MaxNMEADelay <= r.NMEADelay || r.MaxNMEADelay >= time.Second {
@@ -278,6 +293,9 @@ func (c *Config) Validate() error {
 	d := c.Discipline
 	if d.DriftFile != "" && !filepath.IsAbs(d.DriftFile) {
 		bad("discipline.drift_file", "%q is not an absolute path (empty disables the drift file)", d.DriftFile)
+	}
+	if d.LeapSecondsFile != "" && !filepath.IsAbs(d.LeapSecondsFile) {
+		bad("discipline.leap_seconds_file", "%q is not an absolute path (empty disables leap seconds)", d.LeapSecondsFile)
 	}
 	if d.StepThreshold <= 0 {
 		bad("discipline.step_threshold", "%v must be positive", d.StepThreshold)
@@ -300,6 +318,27 @@ func (c *Config) Validate() error {
 		bad("system.log_level", "%v", err)
 	}
 	return errors.Join(errs...)
+}
+
+// boardKeyRE finds the first [board] key board's error messages name: the
+// field the error is about.
+var boardKeyRE = regexp.MustCompile(`\b(capture_clear|serial_path|pps_device|pps_method|edge_delay|gpio_chip|polarity|pps_pin|baud|hat)\b`)
+
+// BoardConfig returns the [board] section as board.Config.
+func (c *Config) BoardConfig() board.Config {
+	b := c.Board
+	return board.Config{
+		Hat:          b.Hat,
+		SerialPath:   b.SerialPath,
+		Baud:         b.Baud,
+		PPSDevice:    b.PPSDevice,
+		PPSPin:       b.PPSPin,
+		GPIOChip:     b.GPIOChip,
+		Polarity:     b.Polarity,
+		EdgeDelay:    b.EdgeDelay,
+		PPSMethod:    b.PPSMethod,
+		CaptureClear: b.CaptureClear,
+	}
 }
 
 // CheckListen reports whether addr is a usable host:port for a UDP listener

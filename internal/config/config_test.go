@@ -12,7 +12,7 @@ import (
 const good = `# a Pi with an Uputronics hat
 [board]
 hat = "uputronics"
-pps = "/dev/pps0"
+pps_device = "/dev/pps0"
 edge_delay = "150ns"
 
 [refclock]
@@ -37,7 +37,7 @@ func TestParseGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Board.Hat != "uputronics" || c.Board.PPS != "/dev/pps0" || c.Board.EdgeDelay != 150*time.Nanosecond {
+	if c.Board.Hat != "uputronics" || c.Board.PPSDevice != "/dev/pps0" || c.Board.EdgeDelay != 150*time.Nanosecond {
 		t.Errorf("board = %+v", c.Board)
 	}
 	if c.Refclock.NMEADelay != 250*time.Millisecond || c.Refclock.MaxNMEADelay != 700*time.Millisecond {
@@ -46,7 +46,7 @@ func TestParseGood(t *testing.T) {
 	if got := strings.Join(c.Server.Listen, " "); got != "0.0.0.0:123 [::]:123" {
 		t.Errorf("listen = %q", got)
 	}
-	if c.System.User != "gnomon" || c.System.LogLevel != "debug" || c.Board.Polarity != "rising" {
+	if c.System.User != "gnomon" || c.System.LogLevel != "debug" || c.Board.Polarity != "" {
 		t.Errorf("system = %+v, polarity %q", c.System, c.Board.Polarity)
 	}
 	for key, line := range map[string]int{"board": 2, "board.hat": 3, "refclock.nmea_delay": 8, "server.listen": 14, "system.log_level": 21} {
@@ -100,16 +100,18 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		msg       string
 	}{
 		{"unknown key", "[board]\nhat = \"uputronics\"\nbuad = 9600\n", 3, "board.buad", "unknown key"},
-		{"unknown section", "[board]\nhat = \"x\"\n\n[sever]\n", 4, "sever", "unknown key"},
-		{"bad baud", "[board]\nhat = \"x\"\nbaud = 9601\n", 3, "board.baud", "not a supported baud rate"},
-		{"bad duration", "[board]\nhat = \"x\"\n[refclock]\n\nnmea_delay = \"2 seconds\"\n", 5, "refclock.nmea_delay", "invalid duration"},
-		{"delay order", "[board]\nhat = \"x\"\n[refclock]\nnmea_delay = \"300ms\"\nmax_nmea_delay = \"250ms\"\n", 5, "refclock.max_nmea_delay", "above nmea_delay"},
-		{"bad listen", "[board]\nhat = \"x\"\n[server]\nlisten = [\"localhost:ntp\"]\n", 4, "server.listen", "not an IP address"},
-		{"bad level", "[board]\nhat = \"x\"\n[system]\nlog_level = \"loud\"\n", 4, "system.log_level", "not one of"},
-		{"relative drift", "[board]\nhat = \"x\"\n[discipline]\ndrift_file = \"drift\"\n", 4, "discipline.drift_file", "absolute"},
-		{"syntax", "[board]\nhat = \"x\"\nbaud = = 3\n", 3, "", "expected value"},
-		{"no hat needs serial", "[board]\nbaud = 9600\npps = \"/dev/pps0\"\n", 0, "board.serial", "required"},
-		{"both pps inputs", "[board]\nhat = \"x\"\npps = \"/dev/pps0\"\npps_gpio = 18\n", 4, "board.pps_gpio", "not both"},
+		{"unknown hat", "[board]\n\nhat = \"adafroot\"\n", 3, "board.hat", "unknown hat"},
+		{"method without device", "[board]\nhat = \"waveshare\"\npps_method = \"kernel\"\n", 3, "board.pps_method", "no pps_device"},
+		{"unknown section", "[board]\nhat = \"adafruit\"\n\n[sever]\n", 4, "sever", "unknown key"},
+		{"bad baud", "[board]\nhat = \"adafruit\"\nbaud = 9601\n", 3, "board.baud", "not a supported baud rate"},
+		{"bad duration", "[board]\nhat = \"adafruit\"\n[refclock]\n\nnmea_delay = \"2 seconds\"\n", 5, "refclock.nmea_delay", "invalid duration"},
+		{"delay order", "[board]\nhat = \"adafruit\"\n[refclock]\nnmea_delay = \"300ms\"\nmax_nmea_delay = \"250ms\"\n", 5, "refclock.max_nmea_delay", "above nmea_delay"},
+		{"bad listen", "[board]\nhat = \"adafruit\"\n[server]\nlisten = [\"localhost:ntp\"]\n", 4, "server.listen", "not an IP address"},
+		{"bad level", "[board]\nhat = \"adafruit\"\n[system]\nlog_level = \"loud\"\n", 4, "system.log_level", "not one of"},
+		{"relative drift", "[board]\nhat = \"adafruit\"\n[discipline]\ndrift_file = \"drift\"\n", 4, "discipline.drift_file", "absolute"},
+		{"syntax", "[board]\nhat = \"adafruit\"\nbaud = = 3\n", 3, "", "expected value"},
+		{"no hat needs serial", "[board]\nbaud = 9600\npps_device = \"/dev/pps0\"\n", 0, "board.serial_path", "required"},
+		{"bad pin", "[board]\nhat = \"adafruit\"\npps_pin = 2000\n", 3, "board.pps_pin", "not a GPIO line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := fieldErrs(t, tc.doc)
@@ -125,7 +127,7 @@ func TestErrorsNameLineAndField(t *testing.T) {
 }
 
 func TestTypeMismatchNamesLineAndKey(t *testing.T) {
-	_, err := Parse("g.toml", []byte("[board]\nhat = \"x\"\nbaud = \"fast\"\n"))
+	_, err := Parse("g.toml", []byte("[board]\nhat = \"adafruit\"\nbaud = \"fast\"\n"))
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Line != 3 || fe.Field != "board.baud" || !strings.Contains(fe.Msg, "incompatible types") {
 		t.Errorf("err = %v, want an *Error naming line 3 and board.baud", err)
@@ -133,7 +135,7 @@ func TestTypeMismatchNamesLineAndKey(t *testing.T) {
 }
 
 func TestAllErrorsReported(t *testing.T) {
-	errs := fieldErrs(t, "[board]\nhat = \"x\"\nbaud = 7\n[system]\nlog_level = \"loud\"\n")
+	errs := fieldErrs(t, "[board]\nhat = \"adafruit\"\nbaud = 7\n[system]\nlog_level = \"loud\"\n")
 	if len(errs) != 2 {
 		t.Errorf("got %d errors (%v), want 2", len(errs), errs)
 	}
