@@ -10,6 +10,9 @@ import (
 // one that has predicted the pulses best lately (see doc.go).
 var wanderBank = []float64{1e-11, 3e-11, 1e-10, 3e-10, 1e-9, 3e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6}
 
+// noisePrior is the weight, in samples, of the initial noise guess.
+const noisePrior = 20
+
 // forget is the time constant, in samples, of the bank's likelihood memory.
 const forget = 3000
 
@@ -125,9 +128,10 @@ func (s *Servo) Reset() {
 	s.weigh()
 	s.segs = s.segs[:0]
 	s.n = 0
-	s.m2, s.m3 = 0, 0
+	s.m3 = 0
 	s.tPrev, s.hOK, s.rejN = math.NaN(), false, 0
 	s.noiseVar = sq(s.cfg.InitialNoise.Seconds())
+	s.m2 = 6 * s.noiseVar
 	s.bias = 0
 	s.rejectSince = math.NaN()
 	s.runN, s.runSign = 0, 0
@@ -367,9 +371,11 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 	s.rejectSince = math.NaN()
 	s.accepted++
 	act.Accepted = true
-	if pulse {
+	if pulse && f.p[0][0] < 4*r && f.p[1][1] < r {
 		// Each filter's likelihood of this pulse (innovation clipped at
-		// the gate) weighs it in the mixture that steers the clock.
+		// the gate) weighs it in the mixture that steers the clock; not
+		// while the bank is still converging, when all filters are wrong
+		// alike.
 		for i := range s.bank {
 			b := &s.bank[i]
 			si := b.p[0][0] + r
@@ -423,9 +429,12 @@ func (s *Servo) learnNoise(z, t, ctl float64) {
 		s.rejN--
 	}
 	s.n++
-	a := math.Max(1/float64(s.n), 1.0/1000)
+	// The initial guess counts as noisePrior samples, so the first few
+	// differences cannot shrink the estimate (and the gate) by chance.
+	a := math.Max(1/float64(s.n+noisePrior), 1.0/1000)
 	s.m2 += a * (h*h - s.m2)
-	s.m3 += a * (h*h*h - s.m3)
+	// The third moment is noisier: a longer memory.
+	s.m3 += math.Max(1/float64(s.n), 1.0/3000) * (h*h*h - s.m3)
 	s.noiseVar = math.Max(s.m2/6, sq(1e-9))
 	if s.n < 500 {
 		return
@@ -438,7 +447,8 @@ func (s *Servo) learnNoise(z, t, ctl float64) {
 	if debugServo && s.n%500 == 0 {
 		println("skew", s.n, skew, "sd", math.Sqrt(s.noiseVar)*1e6)
 	}
-	if skew > 0.5 {
+	// Hysteresis: on above 0.5, off below 0.2 (Gaussian noise: 0 ± 0.1).
+	if skew > 0.5 || (s.bias > 0 && skew > 0.2) {
 		s.bias = math.Min(math.Cbrt(m3/2), math.Sqrt(s.noiseVar))
 	} else {
 		s.bias = 0
@@ -455,6 +465,7 @@ func (s *Servo) acquire(local time.Time, offset, errEst time.Duration, now time.
 	if errEst > 0 && s.n == 0 {
 		// The source's own precision is the best guess until measured.
 		s.noiseVar = sq(errEst.Seconds())
+		s.m2 = 6 * s.noiseVar
 	}
 	r := s.noiseVar
 	act := Action{Accepted: true, Innovation: offset}

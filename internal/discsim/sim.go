@@ -80,6 +80,9 @@ type Trace struct {
 	Leap   []discipline.Leap
 	// Armed[k] is the clock's leap flag after second k.
 	Armed []discipline.Leap
+	// Wander[k] and Bias[k] are the servo's wander and latency estimates
+	// after second k.
+	Wander, Bias []float64
 }
 
 // Simulate runs scenario sc with seed over the real refclock.Locker and
@@ -118,6 +121,7 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	tr := &Trace{
 		Offset: make([]float64, n+1), Synced: make([]bool, n+1),
 		Leap: make([]discipline.Leap, n+1), Armed: make([]discipline.Leap, n+1),
+		Wander: make([]float64, n+1), Bias: make([]float64, n+1),
 	}
 	res := Result{Scenario: sc.Name, Seed: seed, Hours: sc.Hours,
 		FirstBelow10usS: -1, FirstBelow1usS: -1, FirstLockS: -1}
@@ -183,6 +187,8 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		state := loop.State()
 		tr.Synced[k], tr.Leap[k] = state.Synced, state.Leap
 		tr.Armed[k] = clk.Status().Leap
+		ss := loop.Stats()
+		tr.Wander[k], tr.Bias[k] = ss.Wander, ss.LatencyBias.Seconds()
 		if state.Synced && res.FirstLockS < 0 {
 			res.FirstLockS = fk
 		}
