@@ -326,8 +326,11 @@ func (l *Locker) coast() (Sample, bool) {
 	p := l.predict(l.pending)
 	if !p.strong {
 		l.stats.Unnumbered++
-		l.locked, l.agree = false, 0
-		l.stats.LockLost++
+		if p.nweak == 0 {
+			// Continuity is gone, not just ambiguous.
+			l.locked, l.agree = false, 0
+			l.stats.LockLost++
+		}
 		return Sample{}, false
 	}
 	l.stats.Coasted++
@@ -405,6 +408,14 @@ func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
 		l.learnDelay(d)
 		l.stats.Numbered++
 		return l.emit(label)
+	case l.locked && p.nweak > 0:
+		// Ambiguous continuity and a sentence matching neither reading:
+		// most likely a wrong label (S9 across a missing pulse). Keep the
+		// numbering and give no sample; the next agreeing sentence
+		// confirms a pulse again, and after MaxCoast without one the
+		// numbering is given up below.
+		l.stats.Disagree++
+		return Sample{}, false
 	}
 	// No usable continuity, or still acquiring with a disagreement: start
 	// counting agreements afresh from this pulse.

@@ -218,6 +218,22 @@ func TestLockerScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "S8 and S9 together: missing pulses (sequence contiguous) during a 30 s wrong label",
+			sc: scenario{n: n, seed: 16, jitter: time.Microsecond, noPulse: func(k int) bool { return k%10 == 5 },
+				label: func(k int) time.Time {
+					if k >= 50 && k < 80 {
+						return t0.Add(time.Duration(k+1) * time.Second)
+					}
+					return t0.Add(time.Duration(k) * time.Second)
+				}},
+			tol: 6 * time.Microsecond, minSamples: n - n/10 - 1 - 30,
+			check: func(t *testing.T, st LockerStats) {
+				if st.LockLost != 0 || st.Renumbered != 0 {
+					t.Errorf("%+v", st)
+				}
+			},
+		},
+		{
 			name: "10% of sentences missing: pulses coast",
 			sc:   scenario{n: n, seed: 6, jitter: time.Microsecond, noMsg: func(k int) bool { return k%10 == 5 }},
 			tol:  6 * time.Microsecond, minSamples: n - 2,
