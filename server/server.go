@@ -158,8 +158,8 @@ func (s *Server) Addrs() []netip.AddrPort {
 	return out
 }
 
-// Serve answers requests until ctx is done, then closes the sockets and
-// returns nil; it returns an error if a socket fails. It calls Listen first
+// Serve answers requests until ctx is done or Close is called, then closes
+// the sockets and returns nil; it returns an error if a socket fails. It calls Listen first
 // if the caller has not. Serve may be called once.
 func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
@@ -188,9 +188,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A worker ends when its socket is closed (Close, or ctx) or
+			// fails; either way the others are stopped too.
+			defer cancel()
 			if err := w.run(); err != nil && ctx.Err() == nil {
 				errs <- fmt.Errorf("server: %s: %w", sk.local, err)
-				cancel()
 			}
 		}()
 	}

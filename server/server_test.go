@@ -333,6 +333,25 @@ func TestServeErrors(t *testing.T) {
 	if err := s2.Serve(context.Background()); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("second Serve: %v", err)
 	}
+	// Close while serving makes Serve return nil.
+	s4, _ := New(testConfig("127.0.0.1:0"), SystemClock{}, func() *discipline.SyncState { return nil }, nil)
+	if err := s4.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s4.Serve(context.Background()) }()
+	if exchange(t, dial(t, s4.Addrs()[0]), capChrony, 5*time.Second) == nil {
+		t.Fatal("no answer")
+	}
+	s4.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve after Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after Close")
+	}
 	// An address that is not ours cannot be bound.
 	s3, _ := New(testConfig("192.0.2.1:0"), SystemClock{}, func() *discipline.SyncState { return nil }, nil)
 	if err := s3.Listen(); err == nil {
