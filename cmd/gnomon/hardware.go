@@ -205,8 +205,19 @@ func lookupIDs(userName, groupName string) (uid, gid int, err error) {
 }
 
 // dropTo switches to uid and gid (-1: keep) keeping only CAP_SYS_TIME and
-// CAP_NET_BIND_SERVICE, on every thread.
+// CAP_NET_BIND_SERVICE, on every thread. Without root it can only reduce
+// the capabilities it was started with.
 func dropTo(log *slog.Logger, userName string, uid, gid int) error {
+	// Started as the configured user already (systemd User= with
+	// AmbientCapabilities=): no id to change, and no right to.
+	if os.Geteuid() != 0 {
+		if uid == os.Geteuid() {
+			uid = -1
+		}
+		if gid == os.Getegid() {
+			gid = -1
+		}
+	}
 	if err := privdrop.Drop(uid, gid, privdrop.Keep); err != nil {
 		return err
 	}

@@ -31,9 +31,11 @@ func allThreads(name string, trap, a1, a2, a3 uintptr) error {
 // PR_SET_KEEPCAPS so the uid change keeps the permitted set, changes
 // groups, gid and uid, sets the capability sets, clears the inheritable and
 // ambient sets and sets PR_SET_NO_NEW_PRIVS so no exec can regain
-// privileges. uid or gid -1 leaves that id as it is. The process must be
-// root (or hold CAP_SETUID, CAP_SETGID and CAP_SETPCAP). On error the
-// process is in an unknown state and should exit.
+// privileges. uid or gid -1 leaves that id (and, for gid, the supplementary
+// groups) as it is. Changing ids needs root (CAP_SETUID, CAP_SETGID); a
+// process started as its final user with the kept capabilities in its
+// permitted set (systemd AmbientCapabilities=) calls Drop(-1, -1, keep).
+// On error the process is in an unknown state and should exit.
 func Drop(uid, gid int, keep []int) error {
 	want := Mask(keep)
 	last, err := lastCap()
@@ -41,8 +43,15 @@ func Drop(uid, gid int, keep []int) error {
 		return err
 	}
 	// The bounding set first: dropping from it needs CAP_SETPCAP, which the
-	// capset below removes.
-	for c := 0; c <= last; c++ {
+	// capset below removes. A process started unprivileged with ambient
+	// capabilities (systemd's AmbientCapabilities=) lacks CAP_SETPCAP and
+	// cannot; no_new_privs, set below, then keeps exec from using the
+	// bounding set anyway (systemd's CapabilityBoundingSet= can clear it).
+	eff, err := effective()
+	if err != nil {
+		return err
+	}
+	for c := 0; c <= last && eff&(1<<CapSetpcap) != 0; c++ {
 		if want&(1<<uint(c)) != 0 {
 			continue
 		}
@@ -86,6 +95,16 @@ func Drop(uid, gid int, keep []int) error {
 		return err
 	}
 	return nil
+}
+
+// effective returns the calling thread's effective capability set.
+func effective() (uint64, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return 0, fmt.Errorf("privdrop: capget: %w", err)
+	}
+	return uint64(data[1].Effective)<<32 | uint64(data[0].Effective), nil
 }
 
 // lastCap is the highest capability number the kernel knows.

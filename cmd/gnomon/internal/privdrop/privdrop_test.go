@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 )
 
 const (
-	childEnv = "GNOMON_PRIVDROP_CHILD"
+	childEnv   = "GNOMON_PRIVDROP_CHILD"
+	ambientEnv = "GNOMON_PRIVDROP_AMBIENT"
 	nobody   = 65534
 )
 
@@ -43,7 +45,11 @@ func child(secret string) int {
 		}()
 	}
 	time.Sleep(50 * time.Millisecond)
-	if err := Drop(nobody, nobody, Keep); err != nil {
+	uid, gid := nobody, nobody
+	if os.Getenv(ambientEnv) != "" {
+		uid, gid = -1, -1 // started as nobody with ambient capabilities
+	}
+	if err := Drop(uid, gid, Keep); err != nil {
 		fmt.Println("drop error:", err)
 		return 1
 	}
@@ -108,6 +114,58 @@ func TestDropKeepsOnlyTimeAndBind(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+secret)
+	checkChild(t, cmd, fmt.Sprintf("%016x", Mask(Keep)))
+}
+
+// TestDropFromAmbient is the systemd case: started as the final user with
+// the kept capabilities ambient (User=, AmbientCapabilities=), Drop keeps
+// them effective and permitted, clears the ambient set and sets
+// no_new_privs; it cannot clear the bounding set without CAP_SETPCAP.
+func TestDropFromAmbient(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test starts a child as nobody: run it as root (make test does)")
+	}
+	// nobody must be able to reach and run the test binary.
+	dir, err := os.MkdirTemp("", "privdrop-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "privdrop.test")
+	b, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+secret, ambientEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential:  &syscall.Credential{Uid: nobody, Gid: nobody},
+		AmbientCaps: []uintptr{CapSysTime, CapNetBindService},
+	}
+	b2, _ := os.ReadFile("/proc/self/status")
+	bnd := ""
+	for _, l := range strings.Split(string(b2), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "CapBnd:" {
+			bnd = f[1]
+		}
+	}
+	checkChild(t, cmd, bnd)
+}
+
+// checkChild runs the child and checks every thread's ids and capability
+// sets in its report; wantBnd is the bounding set expected.
+func checkChild(t *testing.T, cmd *exec.Cmd, wantBnd string) {
+	t.Helper()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
@@ -134,9 +192,13 @@ func TestDropKeepsOnlyTimeAndBind(t *testing.T) {
 			if len(f) > 1 {
 				t.Errorf("%s: want no supplementary groups", l)
 			}
-		case "CapPrm:", "CapEff:", "CapBnd:":
+		case "CapPrm:", "CapEff:":
 			if f[1] != want {
 				t.Errorf("%s: want %s (CAP_SYS_TIME, CAP_NET_BIND_SERVICE)", l, want)
+			}
+		case "CapBnd:":
+			if f[1] != wantBnd {
+				t.Errorf("%s: want %s", l, wantBnd)
 			}
 		case "CapInh:", "CapAmb:":
 			if f[1] != "0000000000000000" {
@@ -164,6 +226,9 @@ func TestDropKeepsOnlyTimeAndBind(t *testing.T) {
 		if counts[k] != threads {
 			t.Errorf("%d %s lines for %d threads\n%s", counts[k], k, threads, out)
 		}
+	}
+	if counts["bind"] != 1 || counts["secret"] != 1 {
+		t.Errorf("child report incomplete:\n%s", out)
 	}
 }
 
