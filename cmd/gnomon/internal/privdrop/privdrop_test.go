@@ -20,7 +20,7 @@ import (
 const (
 	childEnv   = "GNOMON_PRIVDROP_CHILD"
 	ambientEnv = "GNOMON_PRIVDROP_AMBIENT"
-	nobody   = 65534
+	nobody     = 65534
 )
 
 func TestMain(m *testing.M) {
