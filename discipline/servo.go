@@ -6,8 +6,8 @@ import (
 )
 
 // wanderBank is the set of random-walk frequency noise levels (fractional
-// per square-root second) the servo's filters assume; the servo follows the
-// one that has predicted the pulses best lately (see doc.go).
+// per square-root second) the servo's filters assume; the servo steers by
+// their mixture, weighted by how likely each made the pulses seen (doc.go).
 var wanderBank = []float64{1e-11, 3e-11, 1e-10, 3e-10, 1e-9, 3e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6}
 
 // noisePrior is the weight, in samples, of the initial noise guess.
@@ -62,7 +62,7 @@ type ServoStats struct {
 	Noise time.Duration
 	// LatencyBias is the estimated mean one-sided latency removed from samples.
 	LatencyBias time.Duration
-	// Wander is the random-walk level of the filter followed.
+	// Wander is the random-walk level of the mixture (weighted geometric mean).
 	Wander float64
 	// Accepted and Rejected count samples.
 	Accepted, Rejected int
@@ -86,23 +86,21 @@ type Servo struct {
 	lastCorr   float64 // correction last set (or in force at start)
 	initFreqSD float64
 
-	// Noise estimation over accepted pulse innovations.
-	n              int
-	m2, m3         float64 // EW moments of the second differences of pulse phases
-	hPrev, zPrev   float64 // previous control-corrected phase step and phase
-	tPrev          float64 // servo time of the previous pulse sample (NaN: none)
-	hOK            bool    // hPrev is valid
-	rejN           int     // recent noise-learning rejections (decays)
-	noiseVar       float64 // estimated total sample variance
-	bias           float64 // estimated mean latency (phase units, seconds)
-	lastExtVar     float64 // variance of a non-adaptive (NMEA) sample
-	rejectSince    float64 // servo time of the first of consecutive rejections, or NaN
-	runSign, runN  int     // consecutive large innovations of one sign
-	accepted, rej  int
-	steps          int
-	stepAllowed    bool
-	everLocked     bool
-	lastInnovation float64
+	// Noise estimation from second differences of consecutive pulse phases.
+	n             int
+	m2, m3        float64 // EW moments of the second differences of pulse phases
+	hPrev, zPrev  float64 // previous control-corrected phase step and phase
+	tPrev         float64 // servo time of the previous pulse sample (NaN: none)
+	hOK           bool    // hPrev is valid
+	rejN          int     // recent noise-learning rejections (decays)
+	noiseVar      float64 // estimated total sample variance
+	bias          float64 // estimated mean latency (phase units, seconds)
+	rejectSince   float64 // servo time of the first of consecutive rejections, or NaN
+	runSign, runN int     // consecutive large innovations of one sign
+	accepted, rej int
+	steps         int
+	stepAllowed   bool
+	everLocked    bool
 }
 
 // NewServo returns a servo in its initial (unacquired) state.
@@ -309,7 +307,6 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 		r = s.noiseVar
 	} else {
 		r = math.Max(sq(errEst.Seconds()), sq(s.cfg.InitialNoise.Seconds()))
-		s.lastExtVar = r
 	}
 	f := s.est()
 	zc := z
@@ -325,7 +322,6 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 		gate = math.Max(gate, s.cfg.OutlierGate*math.Sqrt(wide.p[0][0]+r))
 	}
 	act := Action{Innovation: durationOf(-e)}
-	s.lastInnovation = e
 
 	// A run of same-sign innovations beyond 3 sigma that a physical
 	// oscillator can produce (not a wrong second) means the frequency
@@ -356,8 +352,8 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 
 	if math.Abs(e) > gate {
 		s.rej++
-		// The noise estimate still learns, winsorised, so a too small
-		// estimate cannot lock every sample out.
+		// A rejected sample moves no filter (learnNoise has its own
+		// outlier test); only a long run of them means the reference moved.
 		if math.IsNaN(s.rejectSince) {
 			s.rejectSince = tk
 		} else if tk-s.rejectSince >= s.cfg.ReacquireAfter.Seconds() {
