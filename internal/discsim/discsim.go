@@ -162,8 +162,8 @@ func faultLine(r Result) string {
 			us(r.MeanOffsetS), us(r.LatencyFloorS), us(r.RMSOffsetS), us(r.MaxOffsetS),
 			pass(math.Abs(r.MeanOffsetS) < 0.5e-6), pass(r.MaxOffsetS < 10e-6))
 	case "S6":
-		return fmt.Sprintf("worst drift in the outage %s (chrony 70-192), root dispersion at its end %.1f ms, under 1 µs %s s after return (chrony 13-33), steps %d; bar <30 s, no step %s",
-			us(r.OutageMaxS), r.OutageRootDispS*1e3, secs(r.OutageRecover1usS), r.Steps,
+		return fmt.Sprintf("worst drift in the outage %s (chrony 70-192; a perfect frozen frequency: %s), root dispersion at its end %.1f ms, under 1 µs %s s after return (chrony 13-33), steps %d; bar <30 s, no step %s",
+			us(r.OutageMaxS), us(r.OutageFloorS), r.OutageRootDispS*1e3, secs(r.OutageRecover1usS), r.Steps,
 			pass(r.OutageRecover1usS >= 0 && r.OutageRecover1usS < 30 && r.Steps == 0))
 	case "S7":
 		return fmt.Sprintf("peak %s at +%.0f s (chrony 30-35 at +31..47), under 10 µs to stay after +%.0f s (chrony +96), first under 1 µs +%s s (chrony +97); bar peak < 20 %s",

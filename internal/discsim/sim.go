@@ -55,8 +55,11 @@ type Result struct {
 	LockerCoasted  uint64  `json:"locker_coasted"`
 
 	// Fault figures (zero when not applicable).
-	OutageMaxS        float64 `json:"outage_max_offset_s,omitempty"`
-	OutageRootDispS   float64 `json:"outage_root_dispersion_s,omitempty"`
+	OutageMaxS      float64 `json:"outage_max_offset_s,omitempty"`
+	OutageRootDispS float64 `json:"outage_root_dispersion_s,omitempty"`
+	// OutageFloorS is the drift a perfect frequency estimate frozen at the
+	// outage's start would have shown (the oscillator's wander alone).
+	OutageFloorS      float64 `json:"outage_floor_offset_s,omitempty"`
 	OutageRecover1usS float64 `json:"outage_recover_1us_s,omitempty"`
 	FaultPeakS        float64 `json:"fault_peak_offset_s,omitempty"`
 	FaultPeakAtS      float64 `json:"fault_peak_at_s,omitempty"`
@@ -129,6 +132,7 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	var freqErr []float64
 	var seq uint64
 	var rootDispAtEnd float64
+	var oscAtOutage, floorPhase float64 // oscillator ppb frozen at the outage; its phase error
 	update := func(s refclock.Sample, ok bool) {
 		if ok {
 			loop.Update(s)
@@ -162,6 +166,12 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		nmeaD := 0.2 + 0.005*rng.NormFloat64()
 
 		fk := float64(k)
+		if sc.OutageTo > 0 && fk == sc.OutageFrom {
+			oscAtOutage = clk.OscillatorPPB()
+		}
+		if sc.OutageTo > 0 && fk > sc.OutageFrom && fk <= sc.OutageTo {
+			res.OutageFloorS = math.Max(res.OutageFloorS, math.Abs(floorPhase))
+		}
 		outage := sc.OutageTo > 0 && fk >= sc.OutageFrom && fk < sc.OutageTo
 		if !outage && !(missU < sc.MissingFrac) {
 			d := jit + lat
@@ -183,6 +193,9 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		}
 		cur = tk.Add(500 * time.Millisecond)
 		loop.Tick(clk.Now())
+		if sc.OutageTo > 0 && fk >= sc.OutageFrom && fk < sc.OutageTo {
+			floorPhase += (clk.OscillatorPPB() - oscAtOutage) * 1e-9
+		}
 
 		state := loop.State()
 		tr.Synced[k], tr.Leap[k] = state.Synced, state.Leap
