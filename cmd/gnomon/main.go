@@ -57,6 +57,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "sim":
 		if err := discsim.Main(args[1:], stdout); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
 			fmt.Fprintln(stderr, "gnomon sim:", err)
 			return 1
 		}
