@@ -53,6 +53,7 @@ type Result struct {
 	Rejected       int     `json:"rejected"`
 	LockerDisagree uint64  `json:"locker_disagree"`
 	LockerCoasted  uint64  `json:"locker_coasted"`
+	FilterRejected uint64  `json:"filter_rejected"`
 
 	// Fault figures (zero when not applicable).
 	OutageMaxS      float64 `json:"outage_max_offset_s,omitempty"`
@@ -118,7 +119,26 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	if err != nil {
 		return Result{}, nil, err
 	}
-	locker := refclock.NewLocker(refclock.LockerConfig{PPSErr: sc.PPSSigma})
+	// The refclock pipeline as refclock.RefClock.Run wires it: the Locker
+	// numbers pulses, the outlier filter vets PPS samples (reset when the
+	// numbering changes), the Loop gets what passes.
+	rcfg := refclock.DefaultConfig()
+	rcfg.Locker.PPSErr = sc.PPSSigma // the PPS source's Precision
+	locker := refclock.NewLocker(rcfg.Locker)
+	filter := refclock.NewFilter(rcfg.Filter)
+	feed := func(add func() (refclock.Sample, bool)) {
+		wasLocked, renumbered := locker.Locked(), locker.Stats().Renumbered
+		s, ok := add()
+		if (locker.Locked() && !wasLocked) || locker.Stats().Renumbered != renumbered {
+			filter.Reset()
+		}
+		if ok && s.RefID == refclock.RefIDPPS && !filter.Add(s) {
+			ok = false
+		}
+		if ok {
+			loop.Update(s)
+		}
+	}
 
 	n := int(sc.Hours * 3600)
 	tr := &Trace{
@@ -133,11 +153,6 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	var seq uint64
 	var rootDispAtEnd float64
 	var oscAtOutage, floorPhase float64 // oscillator ppb frozen at the outage; its phase error
-	update := func(s refclock.Sample, ok bool) {
-		if ok {
-			loop.Update(s)
-		}
-	}
 	var armedFrom, armedTo, servedFrom, servedTo time.Time
 	for k := 0; k <= n; k++ {
 		tk := sc.Start.Add(time.Duration(k) * time.Second)
@@ -180,7 +195,9 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 			}
 			seq++
 			stamp := clk.At(tk).Add(time.Duration(math.Round(d * 1e9)))
-			update(locker.AddEdge(pps.Edge{Time: stamp, Seq: seq, Assert: true}))
+			feed(func() (refclock.Sample, bool) {
+				return locker.AddEdge(pps.Edge{Time: stamp, Seq: seq, Assert: true})
+			})
 		}
 		if !outage && fk >= sc.NoNMEAUntil {
 			cur = tk.Add(time.Duration(nmeaD * 1e9))
@@ -188,8 +205,9 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 			if sc.WrongTo > 0 && fk >= sc.WrongFrom && fk < sc.WrongTo {
 				label = label.Add(time.Second)
 			}
-			update(locker.AddTime(refclock.TimeMsg{UTC: label, Received: clk.Now(), Valid: true,
-				Fix: 3, Sats: 9, LeapSecond: leapSec, Sentence: "RMC"}))
+			m := refclock.TimeMsg{UTC: label, Received: clk.Now(), Valid: true,
+				Fix: 3, Sats: 9, LeapSecond: leapSec, Sentence: "RMC"}
+			feed(func() (refclock.Sample, bool) { return locker.AddTime(m) })
 		}
 		cur = tk.Add(500 * time.Millisecond)
 		loop.Tick(clk.Now())
@@ -261,6 +279,7 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	res.Rejected = st.Rejected
 	ls := locker.Stats()
 	res.LockerDisagree, res.LockerCoasted = ls.Disagree, ls.Coasted
+	res.FilterRejected = filter.Stats().Rejected
 
 	if sc.OutageTo > 0 {
 		res.OutageRootDispS = rootDispAtEnd
