@@ -38,7 +38,8 @@ type Scenario struct {
 	WrongFrom, WrongTo float64
 	// NoNMEAUntil (seconds): pulses without NMEA until then (S10).
 	NoNMEAUntil float64
-	// Leap is +1 (insert) or -1 (delete) at the end of the start day + LeapDay days.
+	// Leap is +1 (insert) or -1 (delete): a leap second at the end of the day
+	// after the one the run starts in, announced by the leap table.
 	Leap int
 	// Start is the true UTC time of the run's start.
 	Start time.Time

@@ -18,10 +18,14 @@ const statsFrom = 1800
 
 // Result holds one run's figures. Offsets are local - true, seconds.
 type Result struct {
+	// Scenario, Seed and Hours identify the run.
 	Scenario string  `json:"scenario"`
 	Seed     uint64  `json:"seed"`
 	Hours    float64 `json:"hours"`
 
+	// RMSOffsetS, P99OffsetS, MaxOffsetS and MeanOffsetS are the RMS,
+	// 99th percentile and maximum of |offset|, and the mean offset, over
+	// t >= 1800 s.
 	RMSOffsetS  float64 `json:"rms_offset_s"`
 	P99OffsetS  float64 `json:"p99_offset_s"`
 	MaxOffsetS  float64 `json:"max_offset_s"`
@@ -38,7 +42,8 @@ type Result struct {
 	FirstBelow1usS  float64 `json:"first_below_1us_s"`
 	// FirstLockS is when the loop first declared lock (-1: never).
 	FirstLockS float64 `json:"first_lock_s"`
-	Steps      int     `json:"steps"`
+	// Steps counts clock steps.
+	Steps int `json:"steps"`
 
 	// LimitRatio is RMS / the Kalman limit; ChronyRatio RMS / chrony's best
 	// RMS; ChronyMaxRatio max / chrony's best max (S1-S4, S8).
@@ -46,7 +51,11 @@ type Result struct {
 	ChronyRatio    float64 `json:"chrony_ratio,omitempty"`
 	ChronyMaxRatio float64 `json:"chrony_max_ratio,omitempty"`
 
-	// Servo's estimates at the end.
+	// NoiseS, LatencyFloorS and WanderEst are the servo's noise, latency
+	// and wander estimates at the end; Rejected its rejected samples;
+	// LockerDisagree, LockerCoasted and FilterRejected the refclock's
+	// counters (sentences naming the wrong second, pulses numbered by
+	// continuity, PPS samples dropped as outliers).
 	NoiseS         float64 `json:"noise_est_s"`
 	LatencyFloorS  float64 `json:"latency_bias_est_s"`
 	WanderEst      float64 `json:"wander_est"`
