@@ -136,3 +136,22 @@ func TestRunDriftAndLog(t *testing.T) {
 		t.Errorf("drift file frequency not applied: %v", f)
 	}
 }
+
+func TestRunNoDriftFileMeansZero(t *testing.T) {
+	clk := NewSimClock(SimClockConfig{}, time.Now)
+	if err := clk.SetFrequencyPPB(20e3); err != nil { // left over by someone
+		t.Fatal(err)
+	}
+	loop, err := NewLoop(DefaultConfig(), clk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Run(ctx, loop, nil, filepath.Join(t.TempDir(), "absent"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := clk.FrequencyPPB(); f != 0 {
+		t.Errorf("absent drift file left %v ppb", f)
+	}
+}

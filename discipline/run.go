@@ -26,6 +26,10 @@ func Run(ctx context.Context, loop *Loop, samples <-chan refclock.Sample, driftP
 		d, err := ReadDrift(driftPath)
 		if err != nil {
 			log.Warn("no usable drift file, starting from 0 ppm", "path", driftPath, "err", err)
+			// 0 ppm explicitly, not whatever the kernel was left with.
+			if err := loop.clk.SetFrequencyPPB(0); err != nil {
+				log.Warn("cannot reset the clock frequency", "err", err)
+			}
 		} else if err := loop.SetInitialFrequency(d.FreqPPB); err != nil {
 			log.Warn("cannot apply drift file frequency", "path", driftPath, "err", err)
 		} else {
