@@ -53,9 +53,12 @@ type LockerConfig struct {
 	// bridged by continuity. Keep it above RelockAfter, so a real change
 	// of numbering is adopted while still locked.
 	MaxCoast time.Duration
-	// GridTolerance is how far from a whole number of seconds after the last
-	// numbered pulse an edge may be and still count as continuing the pulse
-	// train (covers oscillator error over MaxCoast and small clock steps).
+	// GridTolerance: for a source without sequence numbers, how far from a
+	// whole number of seconds consecutive edges may be (the clock was
+	// stepped between them) and still be linked by elapsed time. Such a
+	// link, like one made across a step by sequence numbers, is unverified
+	// until a sentence agrees with it; a wrong one (a step over half a
+	// second) withholds samples until RelockAfter renumbers it.
 	GridTolerance time.Duration
 	// PulseTimeout: when no edge has been seen for this long before a
 	// sentence arrives, the Locker works on NMEA alone (GPS samples).
@@ -85,7 +88,7 @@ func DefaultLockerConfig() LockerConfig {
 		LockCount:     2,
 		RelockAfter:   60 * time.Second,
 		MaxCoast:      120 * time.Second,
-		GridTolerance: 100 * time.Millisecond,
+		GridTolerance: 400 * time.Millisecond,
 		PulseTimeout:  3 * time.Second,
 	}
 }
@@ -189,37 +192,45 @@ type LockerStats struct {
 // inputs carry their local timestamps and must be given in arrival order;
 // it is not safe for concurrent use.
 //
-// The sentence that follows a pulse within MaxNMEADelay names the second
-// that began at that pulse. Once LockCount consecutive pulses have been
-// numbered both by their sentence and by continuity with the previous
-// numbered pulse (sequence number and elapsed local time agreeing on a whole
-// number of seconds), the Locker is locked: from then on continuity is the
-// authority, a sentence naming another second is rejected (Disagree) and the
-// pulse is numbered by continuity instead, and a pulse whose sentence is
-// missing is numbered by continuity too (Coasted). Only a different
-// numbering named consistently for RelockAfter is adopted. When no pulses
-// arrive for PulseTimeout, sentences alone give GPS samples.
+// The Locker keeps a chain: every pulse is linked to the one before by
+// continuity. Consecutive edges a whole number of seconds apart within the
+// largest possible slew (1 ms/s) saw no clock step, so elapsed time says how
+// many pulses passed (sources that miss pulses without counting them are
+// covered). Across a step the source's sequence numbers say it, and the
+// link is unverified until a sentence agrees. The sentence that follows a
+// pulse within MaxNMEADelay names the second that began at that pulse:
+// LockCount agreeing sentences in a row lock the chain, and from then on
+// the chain is the authority. A sentence naming another second is rejected
+// (Disagree) and the pulse is numbered by the chain instead (Coasted), as is
+// a pulse whose sentence is missing; only a different numbering named
+// consistently for RelockAfter is adopted (Renumbered), or a leap second.
+// Pulses on an unverified link give no sample until a sentence agrees. When
+// no pulses arrive for PulseTimeout, sentences alone give GPS samples.
 type Locker struct {
 	cfg LockerConfig
 
-	// anchor is the latest pulse with a known number.
-	anchor    pulse
-	hasAnchor bool
-	// pending is the latest pulse, resolved once it has been numbered or
-	// given up on.
-	pending    pulse
-	hasPending bool
-	resolved   bool
-	lastEdge   time.Time
-	seenEdge   bool
+	// chain is the latest pulse, numbered (chainOK) by the chain.
+	chain    pulse
+	chainOK  bool
+	seenEdge bool
+	// verified: a sentence agreed with the chain since it last crossed a
+	// clock step.
+	verified bool
+	// resolved: the latest pulse has had its sample or been given up.
+	resolved bool
 
 	locked bool
 	agree  int
+	// gpsMode: pulses stopped; sentences give GPS samples. The chain is
+	// kept, so returning pulses continue it if no step intervened.
+	gpsMode bool
+	// wasLocked is Locked() after the previous input, for LockGained/Lost.
+	wasLocked bool
 	// confirmed is the local time of the last pulse a sentence numbered.
 	confirmed time.Time
 
-	// cand is a numbering that sentences keep naming against the
-	// established one: label - continuity label, since when.
+	// cand is a numbering that sentences keep naming against the chain:
+	// label - chain label, since when.
 	cand       time.Duration
 	candSince  time.Time
 	candActive bool
@@ -233,7 +244,7 @@ type Locker struct {
 type pulse struct {
 	t     time.Time
 	seq   uint64
-	label time.Time // UTC second the pulse began; zero when unknown
+	label time.Time // UTC second the pulse began, when the chain knows it
 }
 
 // NewLocker returns a Locker with cfg; zero fields take defaults. A config
@@ -244,8 +255,22 @@ func NewLocker(cfg LockerConfig) *Locker { return &Locker{cfg: cfg.withDefaults(
 // Config returns the Locker's effective configuration (defaults filled in).
 func (l *Locker) Config() LockerConfig { return l.cfg }
 
-// Locked reports whether pulses are currently numbered (PPS samples flow).
-func (l *Locker) Locked() bool { return l.locked }
+// Locked reports whether the Locker holds a pulse numbering and pulses
+// arrive: PPS samples flow (except for pulses on a link made across a clock
+// step, until a sentence confirms it).
+func (l *Locker) Locked() bool { return l.locked && l.chainOK && !l.gpsMode }
+
+// track counts transitions of Locked.
+func (l *Locker) track() {
+	now := l.Locked()
+	switch {
+	case now && !l.wasLocked:
+		l.stats.LockGained++
+	case !now && l.wasLocked:
+		l.stats.LockLost++
+	}
+	l.wasLocked = now
+}
 
 // Stats returns the Locker's counters.
 func (l *Locker) Stats() LockerStats { return l.stats }
@@ -260,18 +285,17 @@ func (l *Locker) NMEADelay() (d time.Duration, learned bool) {
 	return l.cfg.NMEADelay, false
 }
 
-// Reset forgets the pulse numbering (for example after the local clock was
-// stepped by more than GridTolerance); counters and the learned delay stay.
+// Reset forgets the pulse numbering; counters and the learned delay stay.
 func (l *Locker) Reset() {
-	if l.locked {
-		l.stats.LockLost++
-	}
-	l.locked, l.agree = false, 0
-	l.hasAnchor, l.hasPending, l.candActive = false, false, false
+	l.loseLock()
+	l.chainOK, l.candActive = false, false
+	l.track()
 }
 
+func (l *Locker) loseLock() { l.locked, l.agree = false, 0 }
+
 // AddEdge takes one PPS edge. It returns a sample when the previous pulse,
-// whose sentence did not come, could be numbered by continuity (the sample
+// whose sentence did not come, could be numbered by the chain (the sample
 // then refers to that previous pulse, a second old; none is given if the
 // local clock was evidently stepped since); the new pulse waits for its
 // sentence.
@@ -281,23 +305,54 @@ func (l *Locker) AddEdge(e pps.Edge) (Sample, bool) {
 		return Sample{}, false
 	}
 	l.stats.Edges++
+	defer l.track()
 	var s Sample
 	var ok bool
-	if l.hasPending && !l.resolved {
-		if steppedBetween(l.pending.t, e.Time) {
-			// The sample would reach the servo after it changed the clock
-			// (a step lands between a sentence and the next pulse), and
-			// correcting by it again would double the step.
-			l.resolved = true
-			l.stats.Unnumbered++
+	if l.seenEdge && !l.resolved {
+		l.resolved = true
+		// A coasted sample reaching the servo after it stepped the clock
+		// would make it correct the step twice.
+		if l.canCoast() && !steppedBetween(l.chain.t, e.Time) {
+			l.stats.Coasted++
+			s, ok = l.emit()
 		} else {
-			s, ok = l.coast()
+			l.stats.Unnumbered++
 		}
 	}
-	l.pending = pulse{t: e.Time, seq: e.Seq}
-	l.hasPending, l.resolved = true, false
-	l.lastEdge, l.seenEdge = e.Time, true
+	l.advance(e)
 	return s, ok
+}
+
+// canCoast reports whether the latest pulse may be given a sample on the
+// chain's word alone.
+func (l *Locker) canCoast() bool {
+	return l.locked && l.chainOK && l.verified && l.chain.t.Sub(l.confirmed) <= l.cfg.MaxCoast
+}
+
+// advance links edge e to the chain.
+func (l *Locker) advance(e pps.Edge) {
+	prev, wasOK := l.chain, l.chainOK && l.seenEdge
+	l.chain = pulse{t: e.Time, seq: e.Seq}
+	l.seenEdge, l.resolved, l.gpsMode = true, false, false
+	if !wasOK {
+		l.chainOK = false
+		return
+	}
+	if e.Time.Sub(l.confirmed) > l.cfg.MaxCoast {
+		l.chainOK = false // too long without a sentence's word
+		l.loseLock()
+		return
+	}
+	n, sure, ok := l.link(prev, e)
+	if !ok {
+		l.chainOK = false
+		l.loseLock()
+		return
+	}
+	l.chain.label = prev.label.Add(time.Duration(n) * time.Second)
+	if !sure {
+		l.verified = false
+	}
 }
 
 // maxSlewPerSecond bounds how far from whole seconds consecutive pulses
@@ -308,33 +363,45 @@ const maxSlewPerSecond = time.Millisecond
 // steppedBetween reports whether the local clock was stepped between pulses
 // stamped at a and b.
 func steppedBetween(a, b time.Time) bool {
-	dt := b.Sub(a)
-	n := dt.Round(time.Second)
-	if n < time.Second {
-		return true
-	}
-	return (dt - n).Abs() > time.Duration(n/time.Second)*maxSlewPerSecond
+	_, tight := wholeSeconds(b.Sub(a))
+	return !tight
 }
 
-// coast numbers the pending pulse by continuity, if locked.
-func (l *Locker) coast() (Sample, bool) {
-	l.resolved = true
-	if !l.locked {
-		l.stats.Unnumbered++
-		return Sample{}, false
+// wholeSeconds rounds dt to n >= 0 seconds and reports whether it is within
+// the largest possible slew of that (so no step happened in dt).
+func wholeSeconds(dt time.Duration) (n int64, tight bool) {
+	n = int64(math.Round(dt.Seconds()))
+	resid := dt - time.Duration(n)*time.Second
+	return n, n >= 1 && resid.Abs() <= time.Duration(n)*maxSlewPerSecond
+}
+
+// link returns how many pulses passed from prev to e, whether that is sure
+// (no clock step could hide whole seconds in between), and whether it is
+// known at all.
+func (l *Locker) link(prev pulse, e pps.Edge) (n int64, sure, ok bool) {
+	dt := e.Time.Sub(prev.t)
+	nT, tight := wholeSeconds(dt)
+	var nS int64
+	seqOK := prev.seq != 0 && e.Seq > prev.seq
+	if seqOK {
+		nS = int64(e.Seq - prev.seq)
 	}
-	p := l.predict(l.pending)
-	if !p.strong {
-		l.stats.Unnumbered++
-		if p.nweak == 0 {
-			// Continuity is gone, not just ambiguous.
-			l.locked, l.agree = false, 0
-			l.stats.LockLost++
-		}
-		return Sample{}, false
+	maxN := int64(l.cfg.MaxCoast / time.Second)
+	// A clock far off (|offset| >= 0.5 s) may be stepped by whole seconds,
+	// which a tight interval would not show.
+	farOff := prev.label.Sub(prev.t).Abs() >= 500*time.Millisecond
+	switch {
+	case tight && nT <= maxN && (!seqOK || nS == nT || !farOff):
+		// No step: elapsed time counts the pulses, including any the
+		// source missed without counting.
+		return nT, true, true
+	case seqOK && nS <= maxN:
+		// A step: the source's count, to be confirmed by a sentence.
+		return nS, false, true
+	case !seqOK && nT >= 1 && nT <= maxN && (dt-time.Duration(nT)*time.Second).Abs() <= l.cfg.GridTolerance:
+		return nT, false, true
 	}
-	l.stats.Coasted++
-	return l.number(p.label), true
+	return 0, false, false
 }
 
 // AddTime takes one NMEA time message. It returns a PPS sample for the pulse
@@ -342,19 +409,18 @@ func (l *Locker) coast() (Sample, bool) {
 // pulses arrive.
 func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
 	l.stats.Times++
+	defer l.track()
 	if !m.Valid && !l.cfg.AcceptInvalid {
 		l.stats.Invalid++
 		return Sample{}, false
 	}
 	label := m.UTC.Truncate(time.Second)
-	if !l.seenEdge || m.Received.Sub(l.lastEdge) > l.cfg.PulseTimeout {
-		if l.locked || l.hasAnchor {
-			l.Reset()
-		}
+	if !l.seenEdge || m.Received.Sub(l.chain.t) > l.cfg.PulseTimeout {
+		l.gpsMode = true
 		return l.gpsSample(label, m.Received), true
 	}
-	d := m.Received.Sub(l.pending.t)
-	if !l.hasPending || d < 0 || d > l.cfg.MaxNMEADelay {
+	d := m.Received.Sub(l.chain.t)
+	if d < 0 || d > l.cfg.MaxNMEADelay {
 		l.stats.Stale++
 		return Sample{}, false
 	}
@@ -363,94 +429,76 @@ func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
 		return Sample{}, false
 	}
 	l.resolved = true
-	p := l.predict(l.pending)
+	if !l.chainOK {
+		return l.anchor(label, d)
+	}
+	pred := l.chain.label
 	switch {
-	case p.strong && label.Equal(p.label):
-		l.candActive = false
-		l.confirmed = l.pending.t
-		l.learnDelay(d)
+	case label.Equal(pred):
+		l.verified = true
+		l.confirm(d)
 		l.stats.Numbered++
 		l.agree++
-		if !l.locked && l.agree >= l.cfg.LockCount {
+		if l.agree >= l.cfg.LockCount {
 			l.locked = true
-			l.stats.LockGained++
 		}
-		return l.emit(label)
-	case p.bySeq && isLeap(m, label, p.seqLabel):
+		return l.emit()
+	case isLeap(m, label, pred):
 		// A leap second renumbers the pulse train by design: the pulse of
 		// 23:59:60 carries the POSIX number of the repeated 23:59:59.
-		l.candActive = false
-		l.confirmed = l.pending.t
-		l.learnDelay(d)
+		l.chain.label, l.verified = label, true
+		l.confirm(d)
 		l.stats.LeapSeconds++
-		return l.emit(label)
-	case p.strong && l.locked:
-		l.stats.Disagree++
-		diff := label.Sub(p.label)
-		if !l.candActive || l.cand != diff {
-			l.cand, l.candSince, l.candActive = diff, l.pending.t, true
-		}
-		if l.pending.t.Sub(l.candSince) >= l.cfg.RelockAfter {
-			l.candActive = false
-			l.confirmed = l.pending.t
-			l.stats.Renumbered++
-			l.learnDelay(d)
-			return l.emit(label)
-		}
+		return l.emit()
+	case !l.locked:
+		// Still acquiring: one of the two sentences was wrong; start
+		// counting agreements afresh from this one.
+		return l.anchor(label, d)
+	}
+	l.stats.Disagree++
+	diff := label.Sub(pred)
+	if !l.candActive || l.cand != diff {
+		l.cand, l.candSince, l.candActive = diff, l.chain.t, true
+	}
+	if l.chain.t.Sub(l.candSince) >= l.cfg.RelockAfter {
+		l.chain.label, l.verified = label, true
+		l.confirm(d)
+		l.stats.Renumbered++
+		return l.emit()
+	}
+	if l.canCoast() {
 		l.stats.Coasted++
-		return l.emit(p.label)
-	case l.locked && p.weakMatch(label):
-		// Continuity is ambiguous (sequence and local time disagree: the
-		// clock was stepped or pulses went missing) and the sentence picks
-		// one of its readings.
-		l.candActive = false
-		l.confirmed = l.pending.t
-		l.learnDelay(d)
-		l.stats.Numbered++
-		return l.emit(label)
-	case l.locked && p.nweak > 0:
-		// Ambiguous continuity and a sentence matching neither reading:
-		// most likely a wrong label (S9 across a missing pulse). Keep the
-		// numbering and give no sample; the next agreeing sentence
-		// confirms a pulse again, and after MaxCoast without one the
-		// numbering is given up below.
-		l.stats.Disagree++
-		return Sample{}, false
-	}
-	// No usable continuity, or still acquiring with a disagreement: start
-	// counting agreements afresh from this pulse.
-	if l.locked {
-		l.locked = false
-		l.stats.LockLost++
-	}
-	l.candActive = false
-	l.confirmed = l.pending.t
-	l.anchor, l.hasAnchor = pulse{t: l.pending.t, seq: l.pending.seq, label: label}, true
-	l.agree = 1
-	if l.agree >= l.cfg.LockCount {
-		l.locked = true
-		l.stats.LockGained++
-		l.stats.PPSSamples++
-		return l.sample(l.anchor), true
+		return l.emit()
 	}
 	return Sample{}, false
 }
 
-// emit numbers the pending pulse with label and returns its sample if locked.
-func (l *Locker) emit(label time.Time) (Sample, bool) {
-	s := l.number(label)
-	return s, l.locked
+// anchor starts the chain at the latest pulse with the sentence's label.
+func (l *Locker) anchor(label time.Time, d time.Duration) (Sample, bool) {
+	l.loseLock()
+	l.chain.label, l.chainOK, l.verified = label, true, true
+	l.confirm(d)
+	l.agree = 1
+	if l.agree >= l.cfg.LockCount {
+		l.locked = true
+	}
+	return l.emit()
 }
 
-// number makes the pending pulse the anchor with label and returns its
-// sample, counting it when locked.
-func (l *Locker) number(label time.Time) Sample {
-	l.anchor = pulse{t: l.pending.t, seq: l.pending.seq, label: label}
-	l.hasAnchor = true
-	if l.locked {
-		l.stats.PPSSamples++
+// confirm records that a sentence numbered the latest pulse d after it.
+func (l *Locker) confirm(d time.Duration) {
+	l.confirmed = l.chain.t
+	l.candActive = false
+	l.learnDelay(d)
+}
+
+// emit returns the latest pulse's sample if locked and verified.
+func (l *Locker) emit() (Sample, bool) {
+	if !l.Locked() || !l.verified {
+		return Sample{}, false
 	}
-	return l.sample(l.anchor)
+	l.stats.PPSSamples++
+	return l.sample(l.chain), true
 }
 
 // sample is the pulse sample for a numbered pulse: reference - local.
@@ -478,69 +526,8 @@ func (l *Locker) learnDelay(d time.Duration) {
 	}
 }
 
-// prediction is the number continuity gives a pulse: label when strong
-// (sequence and elapsed time agree, or only one of them is available), or up
-// to two weak candidates when they disagree.
-type prediction struct {
-	strong bool
-	label  time.Time
-	weak   [2]time.Time
-	nweak  int
-	// seqLabel is the number by sequence alone (or by time when the
-	// source has no sequence numbers), for leap seconds: the kernel
-	// repeats a second, so elapsed local time says 0 s across one.
-	seqLabel time.Time
-	bySeq    bool
-}
-
-func (p prediction) weakMatch(label time.Time) bool {
-	for i := 0; i < p.nweak; i++ {
-		if p.weak[i].Equal(label) {
-			return true
-		}
-	}
-	return false
-}
-
-func (l *Locker) predict(e pulse) prediction {
-	if !l.hasAnchor {
-		return prediction{}
-	}
-	a := l.anchor
-	if e.t.Sub(l.confirmed) > l.cfg.MaxCoast {
-		return prediction{}
-	}
-	maxN := int64(l.cfg.MaxCoast / time.Second)
-	dt := e.t.Sub(a.t)
-	nTime := int64(math.Round(dt.Seconds()))
-	resid := dt - time.Duration(nTime)*time.Second
-	timeOK := nTime >= 1 && nTime <= maxN && resid.Abs() <= l.cfg.GridTolerance
-	var nSeq int64
-	seqOK := false
-	if e.seq > a.seq && e.seq-a.seq <= uint64(maxN) {
-		nSeq, seqOK = int64(e.seq-a.seq), true
-	}
-	at := func(n int64) time.Time { return a.label.Add(time.Duration(n) * time.Second) }
-	var p prediction
-	if seqOK {
-		p.seqLabel, p.bySeq = at(nSeq), true
-	}
-	switch {
-	case timeOK && seqOK && nTime == nSeq, timeOK && !seqOK && e.seq == 0 && a.seq == 0:
-		p.strong, p.label = true, at(nTime)
-		p.seqLabel, p.bySeq = p.label, true
-	case timeOK && seqOK:
-		p.weak, p.nweak = [2]time.Time{at(nTime), at(nSeq)}, 2
-	case timeOK:
-		p.weak, p.nweak = [2]time.Time{at(nTime)}, 1
-	case seqOK:
-		p.weak, p.nweak = [2]time.Time{at(nSeq)}, 1
-	}
-	return p
-}
-
-// isLeap reports whether a sentence naming label against continuity pred is
-// a leap second: the sentence said second 60 and names pred - 1 s (the
+// isLeap reports whether a sentence naming label against the chain's pred
+// is a leap second: the sentence said second 60 and names pred - 1 s (the
 // repeated POSIX second), or it names 00:00:00 on 1 January or 1 July one
 // second ahead of pred (a negative leap second skipped 23:59:59).
 func isLeap(m TimeMsg, label, pred time.Time) bool {

@@ -1,6 +1,7 @@
 package refclock
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -24,11 +25,12 @@ type scenario struct {
 	noPulse   func(k int) bool
 	seqCounts bool
 	noMsg     func(k int) bool
-	msgDelay  func(k int) time.Duration // default 200 ms
-	label     func(k int) time.Time     // default t0 + k s
-	step      func(k int) time.Duration // local clock step applied just before pulse k
-	msgHook   func(k int, m *TimeMsg)   // last edits to the message
-	edgeHook  func(k int, e *pps.Edge)  // last edits to the edge
+	msgDelay  func(k int) time.Duration         // default 200 ms
+	label     func(k int) time.Time             // default t0 + k s
+	step      func(k int) time.Duration         // local clock step applied just before pulse k
+	msgHook   func(k int, m *TimeMsg)           // last edits to the message
+	edgeHook  func(k int, e *pps.Edge)          // last edits to the edge
+	onEvent   func(ev event, s Sample, ok bool) // debugging hook
 }
 
 type event struct {
@@ -95,6 +97,9 @@ func (sc scenario) run(t *testing.T, l *Locker) (samples []Sample, want []time.D
 			nEdges++
 		} else {
 			s, ok = l.AddTime(*ev.msg)
+		}
+		if sc.onEvent != nil {
+			sc.onEvent(ev, s, ok)
 		}
 		if !ok {
 			continue
@@ -291,6 +296,22 @@ func TestLockerScenarios(t *testing.T) {
 			tol: 0, minSamples: n - 2,
 			check: func(t *testing.T, st LockerStats) {
 				if st.Unnumbered != 1 || st.Coasted != 0 || st.PPSSamples != n-2 {
+					t.Errorf("%+v", st)
+				}
+			},
+		},
+		{
+			name: "double fault: a step right after a pulse missing uncounted; no wrong sample, renumbered after RelockAfter",
+			sc: scenario{n: n, seed: 17, localOff: 200 * time.Millisecond, noPulse: func(k int) bool { return k == 99 },
+				step: func(k int) time.Duration {
+					if k == 100 {
+						return -200 * time.Millisecond
+					}
+					return 0
+				}},
+			tol: 0, minSamples: n - 2 - 61,
+			check: func(t *testing.T, st LockerStats) {
+				if st.Renumbered != 1 || st.Disagree != 61 || st.LockLost != 0 {
 					t.Errorf("%+v", st)
 				}
 			},
@@ -595,4 +616,94 @@ func FuzzLocker(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLockerRandomFaults mixes the faults at random (fixed seeds): missing
+// pulses (sequence counting them or not), missing, late and invalid
+// sentences, wrong labels for under RelockAfter, small clock steps. Once
+// locked on a clean start, no PPS sample may carry a wrong second.
+func TestLockerRandomFaults(t *testing.T) {
+	for seed := uint64(1); seed <= 300; seed++ {
+		sc, desc := randomFaults(seed)
+		const n = 400
+		l := NewLocker(LockerConfig{})
+		samples, want := sc.run(t, l)
+		bad := 0
+		for i, s := range samples {
+			if s.RefID == RefIDPPS && (s.Offset-want[i]).Abs() > 20*time.Microsecond {
+				bad++
+			}
+		}
+		st := l.Stats()
+		if bad > 0 || st.Renumbered != 0 {
+			t.Errorf("seed %d: %d wrong samples of %d; %s; %+v", seed, bad, len(samples), desc, st)
+		}
+		if len(samples) < n/2 {
+			t.Errorf("seed %d: only %d samples; %s; %+v", seed, len(samples), desc, st)
+		}
+	}
+}
+
+func randomFaults(seed uint64) (scenario, string) {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	const n = 400
+	noPulse := make([]bool, n)
+	noMsg := make([]bool, n)
+	late := make([]bool, n)
+	invalid := make([]bool, n)
+	wrong := make([]int, n)
+	steps := make([]time.Duration, n)
+	pMiss, pNoMsg, pLate := rng.Float64()*0.2, rng.Float64()*0.2, rng.Float64()*0.1
+	// The clock stays within 0.4 s, as a servo keeps it: steps of the
+	// size a servo makes, never whole seconds.
+	localOff := time.Duration((rng.Float64() - 0.5) * float64(800*time.Millisecond))
+	cum := localOff
+	for k := 10; k < n; k++ {
+		noPulse[k] = rng.Float64() < pMiss
+		noMsg[k] = rng.Float64() < pNoMsg
+		late[k] = rng.Float64() < pLate
+		invalid[k] = rng.Float64() < 0.02
+		if rng.Float64() < 0.01 {
+			steps[k] = time.Duration(rng.NormFloat64() * float64(150*time.Millisecond))
+			if (cum + steps[k]).Abs() > 400*time.Millisecond {
+				steps[k] = -steps[k]
+			}
+			cum += steps[k]
+			// A step right after an uncounted missing pulse is a double
+			// fault (the sequence and time both misread); tested apart.
+			noPulse[k], noPulse[k-1] = false, false
+		}
+	}
+	// One burst of wrong labels, 5-40 s, by -2..+2 s.
+	from := 20 + rng.IntN(300)
+	dur := 5 + rng.IntN(36)
+	off := []int{-2, -1, 1, 2}[rng.IntN(4)]
+	for k := from; k < from+dur && k < n; k++ {
+		wrong[k] = off
+	}
+	sc := scenario{n: n, seed: seed, jitter: 2 * time.Microsecond, seqCounts: seed%2 == 0,
+		localOff: localOff,
+		noPulse:  func(k int) bool { return noPulse[k] },
+		noMsg:    func(k int) bool { return noMsg[k] },
+		msgDelay: func(k int) time.Duration {
+			if late[k] {
+				return 900 * time.Millisecond
+			}
+			return 150*time.Millisecond + time.Duration(k%7)*50*time.Millisecond
+		},
+		label:   func(k int) time.Time { return t0.Add(time.Duration(k+wrong[k]) * time.Second) },
+		msgHook: func(k int, m *TimeMsg) { m.Valid = !invalid[k] },
+		step:    func(k int) time.Duration { return steps[k] },
+	}
+	if seed%3 == 0 {
+		sc.edgeHook = func(k int, e *pps.Edge) { e.Seq = 0 } // a source without sequence numbers
+	}
+	var stepAt []string
+	for k, d := range steps {
+		if d != 0 {
+			stepAt = append(stepAt, fmt.Sprintf("%d:%v", k, d))
+		}
+	}
+	return sc, fmt.Sprintf("seq %v, miss %.2f (seq counts %v) nomsg %.2f late %.2f, wrong %+d s at %d for %d s, steps %v",
+		seed%3 != 0, pMiss, sc.seqCounts, pNoMsg, pLate, off, from, dur, stepAt)
 }
