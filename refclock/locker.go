@@ -170,8 +170,13 @@ type LockerStats struct {
 	// Numbered pulses got their number from an agreeing sentence; Coasted
 	// pulses from continuity alone (their sentence missing, stale or wrong).
 	Numbered, Coasted uint64
-	// Unnumbered pulses produced no sample: no sentence and no continuity.
+	// Unnumbered pulses produced no sample: no agreeing sentence and no
+	// numbering to coast on (chain broken or not yet locked, link across a
+	// clock step not yet confirmed, MaxCoast exceeded).
 	Unnumbered uint64
+	// Steps counts clock steps seen between consecutive pulses (their
+	// interval off whole seconds by more than any slew could make it).
+	Steps uint64
 	// Disagree counts sentences rejected because they named a second other
 	// than the established pulse numbering.
 	Disagree uint64
@@ -331,9 +336,13 @@ func (l *Locker) canCoast() bool {
 
 // advance links edge e to the chain.
 func (l *Locker) advance(e pps.Edge) {
-	prev, wasOK := l.chain, l.chainOK && l.seenEdge
+	prev, hadEdge := l.chain, l.seenEdge
+	wasOK := l.chainOK && hadEdge
 	l.chain = pulse{t: e.Time, seq: e.Seq}
 	l.seenEdge, l.resolved, l.gpsMode = true, false, false
+	if hadEdge && steppedBetween(prev.t, e.Time) {
+		l.stats.Steps++
+	}
 	if !wasOK {
 		l.chainOK = false
 		return

@@ -283,6 +283,11 @@ func TestLockerScenarios(t *testing.T) {
 				return 0
 			}},
 			tol: 0, minSamples: n - 1,
+			check: func(t *testing.T, st LockerStats) {
+				if st.Steps != 1 || st.LockLost != 0 || st.Unnumbered != 0 {
+					t.Errorf("%+v", st)
+				}
+			},
 		},
 		{
 			name: "a pulse whose sentence is missing is not coasted across a clock step",

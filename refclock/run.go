@@ -162,7 +162,7 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 	for {
 		var s Sample
 		var ok bool
-		wasLocked, renumbered := locker.Locked(), locker.Stats().Renumbered
+		wasLocked, before := locker.Locked(), locker.Stats()
 		select {
 		case <-ctx.Done():
 			return nil
@@ -189,9 +189,11 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 			rc.log.Info("pps locked to nmea", "offset", s.Offset)
 		case !locked && wasLocked:
 			rc.log.Warn("pps lock lost", "stats", fmt.Sprintf("%+v", locker.Stats()))
-		case locker.Stats().Renumbered != renumbered:
+		case locker.Stats().Renumbered != before.Renumbered:
 			filter.Reset()
 			rc.log.Warn("receiver changed its second numbering; adopted", "offset", s.Offset)
+		case locker.Stats().Steps != before.Steps:
+			filter.Reset() // the local clock was stepped: offsets jump
 		}
 		if ok && s.RefID == RefIDPPS && !rc.cfg.NoFilter && !filter.Add(s) {
 			ok = false
