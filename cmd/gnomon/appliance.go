@@ -54,13 +54,13 @@ func (a *appliance) run(ctx context.Context) error {
 		return err
 	}
 	defer srv.Close()
+	for _, ap := range srv.Addrs() {
+		a.log.Info("serving NTP", "addr", ap.String())
+	}
 	if a.afterListen != nil {
 		if err := a.afterListen(); err != nil {
 			return err
 		}
-	}
-	for _, ap := range srv.Addrs() {
-		a.log.Info("serving NTP", "addr", ap.String())
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)

@@ -16,6 +16,7 @@ import (
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/config"
 	"github.com/gnomon-ntp/gnomon/internal/leap"
+	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/server"
 )
@@ -27,6 +28,37 @@ import (
 // Misconfiguration and devices that do not open fail here, before the
 // clock is touched.
 func runHardware(ctx context.Context, f *runFlags, stderr io.Writer) error {
+	return runHardwareWith(ctx, f, stderr, realDevices())
+}
+
+// devices are what runHardware touches outside the process: the serial
+// port, the PPS source, the clock and the process's privileges. Tests
+// replace them with the simulated hat and clock so the wiring from the
+// config file can run without hardware and without steering the host clock.
+type devices struct {
+	openSerial func(path string, baud int) (io.ReadCloser, error)
+	openPPS    func(hat board.Hat, opts board.OpenOptions) (pps.Source, error)
+	clock      func() (discipline.Clock, server.TimeSource, error)
+	drop       func(log *slog.Logger, userName string, uid, gid int) error
+}
+
+// realDevices are the Pi's: tarm/serial, kernel PPS or GPIO, adjtimex.
+func realDevices() devices {
+	return devices{
+		openSerial: board.OpenSerial,
+		openPPS:    board.OpenPPS,
+		clock: func() (discipline.Clock, server.TimeSource, error) {
+			c, err := discipline.NewKernelClock(nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			return c, server.SystemClock{}, nil
+		},
+		drop: dropTo,
+	}
+}
+
+func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev devices) error {
 	cfg, err := config.Load(f.config)
 	if err != nil {
 		return err
@@ -76,12 +108,12 @@ func runHardware(ctx context.Context, f *runFlags, stderr io.Writer) error {
 	}
 
 	// Devices, while still root.
-	serial, err := board.OpenSerial(hat.SerialPath, hat.Baud)
+	serial, err := dev.openSerial(hat.SerialPath, hat.Baud)
 	if err != nil {
 		return cfg.Errorf(boardKey(cfg, "board.serial_path"), "%v", err)
 	}
 	log.Info("GPS receiver", "hat", hat.Name, "serial", hat.SerialPath, "baud", hat.Baud)
-	src, err := board.OpenPPS(hat, boardCfg.OpenOptions(log.With("part", "board")))
+	src, err := dev.openPPS(hat, boardCfg.OpenOptions(log.With("part", "board")))
 	switch {
 	case err == nil:
 	case errors.Is(err, board.ErrNoPPS):
@@ -97,7 +129,7 @@ func runHardware(ctx context.Context, f *runFlags, stderr io.Writer) error {
 			src.Close()
 		}
 	}
-	clock, err := discipline.NewKernelClock(nil)
+	clock, timeSrc, err := dev.clock()
 	if err != nil {
 		closeDevices()
 		return err
@@ -120,6 +152,7 @@ func runHardware(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		baud:       hat.Baud,
 		pps:        src,
 		now:        clock.Now,
+		reopen:     dev.openSerial,
 	})
 	if err != nil {
 		closeDevices()
@@ -133,12 +166,12 @@ func runHardware(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		log:         log,
 		clock:       clock,
 		leaps:       leaps,
-		timeSrc:     server.SystemClock{},
+		timeSrc:     timeSrc,
 		discCfg:     dcfg,
 		srvCfg:      scfg,
 		driftPath:   driftPath,
 		reference:   ref,
-		afterListen: func() error { return dropTo(log, userName, uid, gid) },
+		afterListen: func() error { return dev.drop(log, userName, uid, gid) },
 		status: func(ctx context.Context, state func() *discipline.SyncState) error {
 			return logStatus(ctx, log, slog.LevelDebug, time.Minute, state)
 		},

@@ -25,6 +25,8 @@ type referenceConfig struct {
 	baud       int
 	pps        pps.Source // nil: NMEA alone
 	now        func() time.Time
+	// reopen opens the port again after a fault; nil is board.OpenSerial.
+	reopen func(path string, baud int) (io.ReadCloser, error)
 }
 
 // newReference checks cfg and returns the refclock I/O edge: it runs
@@ -45,6 +47,9 @@ func newReference(rc referenceConfig) (func(ctx context.Context, out chan<- refc
 				f := first
 				first = nil
 				return f, nil
+			}
+			if rc.reopen != nil {
+				return rc.reopen(rc.serialPath, rc.baud)
 			}
 			return board.OpenSerial(rc.serialPath, rc.baud)
 		}

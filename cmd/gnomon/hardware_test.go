@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beevik/ntp"
+
+	"github.com/gnomon-ntp/gnomon/board"
+	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/internal/simhat"
+	"github.com/gnomon-ntp/gnomon/pps"
+	"github.com/gnomon-ntp/gnomon/server"
+)
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestHardwarePathOnSimulatedHat runs "gnomon run --config" as on a Pi,
+// with the simulated hat's pseudo-terminal as the UART (opened by the real
+// board.OpenSerial), its pulses as the PPS device and the simulated clock
+// in place of adjtimex: the config file's settings must reach the devices,
+// the privilege drop must run after the sockets are bound, the server must
+// reach stratum 1 / PPS, and shutdown must write the drift file.
+func TestHardwarePathOnSimulatedHat(t *testing.T) {
+	clk := discipline.NewSimClock(discipline.SimClockConfig{
+		InitialOffset: 200 * time.Millisecond, FreqPPM: -20, Wander: 1e-9, Seed: 2,
+	}, time.Now)
+	hat, err := simhat.New(clk, simhat.Config{Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hat.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hatDone := make(chan error, 1)
+	go func() { hatDone <- hat.Run(ctx) }()
+
+	dir := t.TempDir()
+	drift := filepath.Join(dir, "drift")
+	cfgPath := filepath.Join(dir, "gnomon.toml")
+	doc := fmt.Sprintf(`[board]
+serial_path = %q
+baud = 9600
+pps_device = "/dev/pps-simulated"
+edge_delay = "100ns"
+
+[refclock]
+nmea_delay = "200ms"
+
+[discipline]
+drift_file = %q
+leap_seconds_file = ""
+
+[server]
+listen = ["127.0.0.1:0"]
+
+[system]
+user = ""
+log_level = "debug"
+`, hat.SerialPath(), drift)
+	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		gotHat     board.Hat
+		gotOpts    board.OpenOptions
+		droppedAt  string
+		serialOpen int
+	)
+	logs := &syncBuffer{}
+	dev := devices{
+		openSerial: func(path string, baud int) (io.ReadCloser, error) {
+			serialOpen++
+			if path != hat.SerialPath() || baud != 9600 {
+				return nil, fmt.Errorf("openSerial(%q, %d): not the configured port", path, baud)
+			}
+			return board.OpenSerial(path, baud)
+		},
+		openPPS: func(h board.Hat, o board.OpenOptions) (pps.Source, error) {
+			gotHat, gotOpts = h, o
+			return pps.NewSim(hat.Edges(), time.Microsecond), nil
+		},
+		clock: func() (discipline.Clock, server.TimeSource, error) { return clk, simTime{clk}, nil },
+		drop: func(log *slog.Logger, userName string, uid, gid int) error {
+			droppedAt = logs.String()
+			return nil
+		},
+	}
+	runDone := make(chan error, 1)
+	go func() { runDone <- runHardwareWith(ctx, &runFlags{config: cfgPath}, logs, dev) }()
+
+	addrRE := regexp.MustCompile(`msg="serving NTP" addr=127\.0\.0\.1:(\d+)`)
+	var port int
+	for deadline := time.Now().Add(10 * time.Second); port == 0; {
+		if m := addrRE.FindStringSubmatch(logs.String()); m != nil {
+			port, _ = strconv.Atoi(m[1])
+			break
+		}
+		select {
+		case err := <-runDone:
+			t.Fatalf("run ended before serving: %v\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving after 10 s\n%s", logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	start := time.Now()
+	for {
+		r, err := ntp.QueryWithOptions("127.0.0.1", ntp.QueryOptions{Port: port, Timeout: 2 * time.Second})
+		if err == nil && r.Stratum == 1 && r.ReferenceID == refIDPPS && r.Leap == ntp.LeapNoWarning && r.ClockOffset.Abs() < time.Millisecond {
+			t.Logf("stratum 1 / PPS after %v, offset %v", time.Since(start).Round(time.Millisecond), r.ClockOffset)
+			break
+		}
+		if time.Since(start) > lockDeadline {
+			t.Fatalf("no stratum 1 / PPS within %v: %+v %v\n%s", lockDeadline, r, err, logs)
+		}
+		time.Sleep(2500 * time.Millisecond)
+	}
+
+	cancel()
+	select {
+	case err := <-runDone:
+		if err != nil {
+			t.Fatalf("run: %v\n%s", err, logs)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("run did not return after cancel\n%s", logs)
+	}
+	<-hatDone
+
+	if gotHat.Name != "custom" || gotHat.PPSDevice != "/dev/pps-simulated" || gotHat.EdgeDelay != 100*time.Nanosecond {
+		t.Errorf("PPS opened for %+v, want the custom receiver of the config file", gotHat)
+	}
+	if gotOpts.Method != "" || gotOpts.CaptureClear {
+		t.Errorf("PPS options %+v, want the defaults", gotOpts)
+	}
+	if serialOpen != 1 {
+		t.Errorf("serial port opened %d times, want once (before the privilege drop)", serialOpen)
+	}
+	if !strings.Contains(droppedAt, `msg="serving NTP" addr=`) || strings.Contains(droppedAt, "nmea device opened") {
+		t.Errorf("privileges not dropped between binding and running:\n%s", droppedAt)
+	}
+	d, err := discipline.ReadDrift(drift)
+	if err != nil {
+		t.Fatalf("drift file: %v\n%s", err, logs)
+	}
+	if d.FreqPPB < 15000 || d.FreqPPB > 25000 {
+		t.Errorf("drift %.0f ppb, want about +20000 (the crystal is 20 ppm slow)", d.FreqPPB)
+	}
+}
