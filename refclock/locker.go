@@ -201,8 +201,10 @@ type LockerStats struct {
 // continuity. Consecutive edges a whole number of seconds apart within the
 // largest possible slew (1 ms/s) saw no clock step, so elapsed time says how
 // many pulses passed (sources that miss pulses without counting them are
-// covered). Across a step the source's sequence numbers say it, and the
-// link is unverified until a sentence agrees. The sentence that follows a
+// covered), unless the clock is half a second or more off, when a servo may
+// have stepped it by whole seconds. Across a step (or a stamp late by over
+// a millisecond) the source's sequence numbers say it, and the link is
+// unverified until a sentence agrees. The sentence that follows a
 // pulse within MaxNMEADelay names the second that began at that pulse:
 // LockCount agreeing sentences in a row lock the chain, and from then on
 // the chain is the authority. A sentence naming another second is rejected

@@ -192,9 +192,10 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 		case locker.Stats().Renumbered != before.Renumbered:
 			filter.Reset()
 			rc.log.Warn("receiver changed its second numbering; adopted", "offset", s.Offset)
-		case locker.Stats().Steps != before.Steps:
-			filter.Reset() // the local clock was stepped: offsets jump
 		}
+		// Steps are left to the filter (a run of agreeing rejections): a
+		// user-space GPIO stamp's millisecond tail looks like a step to
+		// the Locker, and resetting on it would let the outlier through.
 		if ok && s.RefID == RefIDPPS && !rc.cfg.NoFilter && !filter.Add(s) {
 			ok = false
 		}
