@@ -322,6 +322,20 @@ func TestLockerScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "user-space GPIO: 20 µs jitter, every 10th stamp 1-5 ms late; numbering holds",
+			sc: scenario{n: n, seed: 18, jitter: 20 * time.Microsecond, edgeHook: func(k int, e *pps.Edge) {
+				if k%10 == 3 {
+					e.Time = e.Time.Add(time.Duration(1+k%5) * time.Millisecond)
+				}
+			}},
+			tol: 6 * time.Millisecond, minSamples: n - 1,
+			check: func(t *testing.T, st LockerStats) {
+				if st.LockLost != 0 || st.Disagree != 0 {
+					t.Errorf("%+v", st)
+				}
+			},
+		},
+		{
 			name: "edge delay 150 ns raises offset",
 			sc:   scenario{n: 10},
 			cfg:  LockerConfig{EdgeDelay: 150},
