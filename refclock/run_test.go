@@ -101,12 +101,17 @@ func (h *harness) sentence(utc, rx time.Time) {
 func TestRunPPSEndToEnd(t *testing.T) {
 	h := newHarness(t, true)
 	// The local clock is 1 ms slow: Offset +1 ms. Seconds 20-24 the
-	// receiver names the next second (S9); they are rejected.
+	// receiver names the next second (S9); they are rejected. Pulse 30 is
+	// stamped 150 µs late (S5's tail); the filter drops it.
 	const n = 40
 	for k := 0; k < n; k++ {
 		utc := t0.Add(time.Duration(k) * time.Second)
 		local := utc.Add(-time.Millisecond)
-		h.edge(local)
+		if k == 30 {
+			h.edge(local.Add(150 * time.Microsecond))
+		} else {
+			h.edge(local)
+		}
 		label := utc
 		if k >= 20 && k < 25 {
 			label = utc.Add(time.Second)
@@ -116,10 +121,11 @@ func TestRunPPSEndToEnd(t *testing.T) {
 	st := h.rc.Status()
 	// The sentence of pulse 25 names the second pulse 24's wrong one did;
 	// the parser reports each second once, so pulse 25 coasts too.
-	if st.Sent != n-1 || !st.Locked || st.Locker.Disagree != 5 || st.Locker.Coasted != 6 || st.RefID != RefIDPPS {
+	if st.Sent != n-2 || !st.Locked || st.Locker.Disagree != 5 || st.Locker.Coasted != 6 ||
+		st.RefID != RefIDPPS || st.Filter.Rejected != 1 {
 		t.Fatalf("status %+v", st)
 	}
-	for i := 0; i < n-1; i++ {
+	for i := 0; i < n-2; i++ {
 		s := <-h.out
 		if s.Offset != time.Millisecond || s.RefID != RefIDPPS || s.Err != 2*time.Microsecond {
 			t.Errorf("sample %d: %+v, want +1ms PPS with the source's 2µs precision", i, s)
@@ -135,11 +141,12 @@ func TestRunPPSEndToEnd(t *testing.T) {
 		h.sentence(utc, utc.Add(179*time.Millisecond))
 	}
 	st = h.rc.Status()
-	if st.Locked || st.RefID != RefIDGPS || !st.NMEADelayLearned || st.NMEADelay != 180*time.Millisecond {
+	// The late pulse 30 moved the learned delay by 150 µs / 16.
+	if st.Locked || st.RefID != RefIDGPS || !st.NMEADelayLearned || (st.NMEADelay-180*time.Millisecond).Abs() > 20*time.Microsecond {
 		t.Fatalf("status %+v", st)
 	}
 	s := <-h.out
-	if s.RefID != RefIDGPS || s.Offset != time.Millisecond {
+	if s.RefID != RefIDGPS || (s.Offset-time.Millisecond).Abs() > 20*time.Microsecond {
 		t.Errorf("GPS sample %+v, want offset +1ms", s)
 	}
 	if !bytes.Contains(h.log.Bytes(), []byte("pps lock lost")) {
