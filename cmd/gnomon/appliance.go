@@ -27,8 +27,8 @@ type appliance struct {
 	// reference runs the refclock I/O edge until ctx is done, sending
 	// samples; it owns (and closes) the serial and PPS devices.
 	reference func(ctx context.Context, samples chan<- refclock.Sample) error
-	// tasks are further goroutines (the simulated hat).
-	tasks []func(ctx context.Context) error
+	// tasks are further goroutines by name (the simulated hat).
+	tasks map[string]func(ctx context.Context) error
 	// afterListen runs once the sockets are bound (privilege drop).
 	afterListen func() error
 	// status, if set, runs beside the other parts with the loop's state
@@ -98,8 +98,8 @@ func (a *appliance) run(ctx context.Context) error {
 	}
 	samples := make(chan refclock.Sample, 16)
 	a.started = true
-	for i, t := range a.tasks {
-		start(fmt.Sprintf("task%d", i), t)
+	for name, t := range a.tasks {
+		start(name, t)
 	}
 	start("refclock", func(ctx context.Context) error { return a.reference(ctx, samples) })
 	start("discipline", func(ctx context.Context) error {

@@ -102,7 +102,7 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		srvCfg:    srvCfg,
 		driftPath: f.driftFile, // none unless asked: a simulated crystal's drift is no use later
 		reference: ref,
-		tasks:     []func(context.Context) error{hat.Run},
+		tasks:     map[string]func(context.Context) error{"simhat": hat.Run},
 	}
 	if f.user != "" {
 		a.afterListen = func() error { return dropTo(log, f.user, uid, gid) }
