@@ -148,7 +148,12 @@ type Error struct {
 	Field string
 	// Msg says what is wrong.
 	Msg string
+	// Err is the underlying error, if any (the TOML decoder's).
+	Err error
 }
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Error formats as "file:line: field: msg".
 func (e *Error) Error() string {
@@ -188,14 +193,14 @@ func Parse(file string, data []byte) (*Config, error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, &Error{File: file, Line: pe.Position.Line, Field: pe.LastKey, Msg: pe.Message}
+			return nil, &Error{File: file, Line: pe.Position.Line, Field: pe.LastKey, Msg: pe.Message, Err: err}
 		}
 		// Type mismatches arrive as `toml: line N (last key "k"): ...`.
 		if m := typeErr.FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			return nil, &Error{File: file, Line: line, Field: m[2], Msg: m[3]}
+			return nil, &Error{File: file, Line: line, Field: m[2], Msg: m[3], Err: err}
 		}
-		return nil, &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+		return nil, &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: "), Err: err}
 	}
 	if !md.IsDefined("server", "listen") {
 		c.Server.Listen = []string{DefaultListen}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/BurntSushi/toml"
 )
 
 const good = `# a Pi with an Uputronics hat
@@ -131,6 +133,14 @@ func TestTypeMismatchNamesLineAndKey(t *testing.T) {
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Line != 3 || fe.Field != "board.baud" || !strings.Contains(fe.Msg, "incompatible types") {
 		t.Errorf("err = %v, want an *Error naming line 3 and board.baud", err)
+	}
+}
+
+func TestSyntaxErrorUnwraps(t *testing.T) {
+	_, err := Parse("g.toml", []byte("[board\n"))
+	var pe toml.ParseError
+	if !errors.As(err, &pe) || pe.Position.Line != 1 {
+		t.Errorf("err = %v, want it to wrap the decoder's ParseError at line 1", err)
 	}
 }
 
