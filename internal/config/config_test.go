@@ -137,10 +137,10 @@ func TestTypeMismatchNamesLineAndKey(t *testing.T) {
 }
 
 func TestSyntaxErrorUnwraps(t *testing.T) {
-	_, err := Parse("g.toml", []byte("[board\n"))
+	_, err := Parse("g.toml", []byte("[board]\nhat = = 1\n"))
 	var pe toml.ParseError
-	if !errors.As(err, &pe) || pe.Position.Line != 1 {
-		t.Errorf("err = %v, want it to wrap the decoder's ParseError at line 1", err)
+	if !errors.As(err, &pe) || pe.Position.Line != 2 {
+		t.Errorf("err = %v, want it to wrap the decoder's ParseError at line 2", err)
 	}
 }
 
