@@ -5,6 +5,7 @@
 // in time and request count.
 //
 //	ntpload -target 127.0.0.1:11123 -rates 50000:400000:50000 -duration 5s -ceiling -pid 1234
+//	ntpload -summarize results.jsonl
 package main
 
 import (
@@ -67,8 +68,12 @@ func run(args []string, stdout io.Writer) error {
 	asJSON := fs.Bool("json", false, "one JSON object per step")
 	waitSync := fs.Duration("wait-sync", 0, "first wait up to this long for the server to answer synchronised (stratum 1..15)")
 	total := fs.Duration("total", 10*time.Minute, "bound on the whole run")
+	summary := fs.String("summarize", "", "print the comparison table of the -json lines in `file` and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *summary != "" {
+		return summarize(*summary, stdout)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())

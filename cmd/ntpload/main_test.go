@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gnomon-ntp/gnomon/internal/loadgen"
 )
@@ -78,5 +79,48 @@ func TestJSONAgainstEcho(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "answer/s") || strings.Count(out.String(), "\n") != 2 {
 		t.Fatalf("table output %q", out.String())
+	}
+}
+
+func TestSummary(t *testing.T) {
+	mk := func(name, mode string, offered, ans, loss, cpu float64, p99 time.Duration, kod uint64) Line {
+		return Line{Name: name, ServerCPU: cpu, ServerRSSKiB: 5000, Result: loadgen.Result{
+			Mode: mode, Offered: offered, AnsPerS: ans, Loss: loss, P50: p99 / 4, P99: p99, KoD: kod}}
+	}
+	lines := []Line{
+		mk("chronyd", "open", 100000, 99500, 0.005, 0.6, 2*time.Millisecond, 0),
+		mk("gnomon", "open", 100000, 100000, 0, 0.5, time.Millisecond, 0),
+		mk("chronyd", "open", 200000, 130000, 0.35, 1, 9*time.Millisecond, 0),
+		mk("gnomon", "open", 200000, 199000, 0.005, 0.9, 3*time.Millisecond, 0),
+		mk("chronyd", "closed", 0, 170000, 0, 0.97, 0, 0),
+		mk("gnomon", "closed", 0, 255000, 0, 0.99, 0, 0),
+	}
+	var out bytes.Buffer
+	if err := writeSummary(lines, &out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{
+		"Ratio gnomon/chronyd: answers/s at <1% loss 2.00x; ceiling 1.50x; p99 at 100000/s (chronyd's best): 1.000 ms vs 2.000 ms",
+		"chronyd             99500", // chronyd's best is the 100k step (200k lost 35%)
+		"gnomon             199000",
+		"255000/s",
+		"4.52 µs", // gnomon: 0.9 of a core / 199000 answers/s
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "NOTE") {
+		t.Errorf("rate-limit note without any KoD:\n%s", s)
+	}
+	lines[3].KoD = 7
+	out.Reset()
+	_ = writeSummary(lines, &out)
+	if !strings.Contains(out.String(), "gnomon sent 7 kiss-o'-death") {
+		t.Errorf("no rate-limit note:\n%s", out.String())
+	}
+	if err := writeSummary(nil, &out); err == nil {
+		t.Error("empty summary accepted")
 	}
 }

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Server throughput on loopback, gnomon beside chronyd in one run
+# (../shared/BENCHMARKS.md section 2): each server pinned to CPU $SERVER_CPU,
+# the load generator (cmd/ntpload: 16 sockets, sendmmsg/recvmmsg) to CPU
+# $LOAD_CPU; at every offered rate the two servers are measured one after
+# the other (the first alternating), then a closed-loop ceiling for each.
+# Prints the figures; never fails on a figure.
+#
+# Never touches the host clock: chronyd runs with -x, gnomon with --sim.
+# Only the processes this script starts are stopped, by PID.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RATES=${RATES:-50000:400000:50000} # from:to:step, requests/s
+STEP=${STEP:-5s}                    # per rate step
+CEILING=${CEILING:-5s}              # closed-loop run per server
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+CHRONY_PORT=${CHRONY_PORT:-11123}
+GNOMON_PORT=${GNOMON_PORT:-11124}
+PEERS=${GNOMON_PEERS:-/opt/gnomon-peers}
+CHRONYD=${CHRONYD:-$PEERS/chrony/usr/sbin/chronyd}
+OUT=${OUT:-} # keep the raw JSON lines here if set
+
+[ -x "$CHRONYD" ] || { echo "bench-server: $CHRONYD missing: run scripts/install-test-deps.sh" >&2; exit 1; }
+command -v taskset >/dev/null || { echo "bench-server: taskset missing (util-linux)" >&2; exit 1; }
+ncpu=$(nproc --all)
+if [ "$ncpu" -lt 2 ]; then
+  echo "bench-server: needs 2 CPUs (server and load generator apart), found $ncpu" >&2
+  exit 1
+fi
+
+work=$(mktemp -d /tmp/gnomon-bench.XXXXXX)
+pids=()
+cleanup() {
+  local pid i
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || continue
+    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+go build -o "$work/gnomon" ./cmd/gnomon
+go build -o "$work/ntpload" ./cmd/ntpload
+
+# chronyd as BENCHMARKS.md section 2 sets it up: local stratum 1, its rate
+# limiting off (the default), no command port, files in the temp dir.
+cat >"$work/chrony.conf" <<CONF
+port $CHRONY_PORT
+bindaddress 127.0.0.1
+allow 127.0.0.1
+local stratum 1
+cmdport 0
+driftfile $work/chrony.drift
+pidfile $work/chronyd.pid
+CONF
+taskset -c "$SERVER_CPU" "$CHRONYD" -x -d -u root -f "$work/chrony.conf" >"$work/chronyd.log" 2>&1 &
+chrony_pid=$!
+pids+=("$chrony_pid")
+
+# gnomon on the simulated hat. Rate limiting must be off to measure
+# throughput from one address; use the server's switch if it has one.
+help=$("$work/gnomon" run -h 2>&1 || true)
+if [ -n "${GNOMON_BENCH_FLAGS+x}" ]; then
+  read -r -a gflags <<<"$GNOMON_BENCH_FLAGS"
+elif grep -q -- '-no-rate-limit' <<<"$help"; then
+  gflags=(--no-rate-limit)
+elif grep -q -- '-rate-interval' <<<"$help"; then
+  gflags=(--rate-interval=0)
+else
+  gflags=()
+  echo "bench-server: WARNING: 'gnomon run' has no flag to turn rate limiting off;" \
+    "gnomon's figures below are for a rate-limited server (see the KoD note)" >&2
+fi
+taskset -c "$SERVER_CPU" "$work/gnomon" run --sim --ntp-listen "127.0.0.1:$GNOMON_PORT" ${gflags[@]+"${gflags[@]}"} \
+  >"$work/gnomon.log" 2>&1 &
+gnomon_pid=$!
+pids+=("$gnomon_pid")
+
+load() { # name port pid args...
+  local name=$1 port=$2 pid=$3
+  shift 3
+  kill -0 "$pid" 2>/dev/null || { echo "bench-server: $name (pid $pid) is not running; its log:" >&2; cat "$work/$name.log" >&2; exit 1; }
+  taskset -c "$LOAD_CPU" "$work/ntpload" -target "127.0.0.1:$port" -pid "$pid" -name "$name" -json -total 2m "$@" >>"$work/results.jsonl"
+}
+
+echo "bench-server: $(date -u +%FT%TZ) on $(uname -m), $ncpu CPUs; server on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
+echo "bench-server: load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
+"$work/ntpload" -target "127.0.0.1:$CHRONY_PORT" -wait-sync 30s
+"$work/ntpload" -target "127.0.0.1:$GNOMON_PORT" -wait-sync 120s
+
+read -r from to step <<<"$(tr ':' ' ' <<<"$RATES")"
+i=0
+for ((rate = from; rate <= to; rate += step)); do
+  if ((i % 2 == 0)); then
+    load chronyd "$CHRONY_PORT" "$chrony_pid" -rate "$rate" -duration "$STEP"
+    load gnomon "$GNOMON_PORT" "$gnomon_pid" -rate "$rate" -duration "$STEP"
+  else
+    load gnomon "$GNOMON_PORT" "$gnomon_pid" -rate "$rate" -duration "$STEP"
+    load chronyd "$CHRONY_PORT" "$chrony_pid" -rate "$rate" -duration "$STEP"
+  fi
+  echo "bench-server: $rate/s done"
+  i=$((i + 1))
+  ((i < 40)) || break
+done
+load chronyd "$CHRONY_PORT" "$chrony_pid" -ceiling -duration "$CEILING"
+load gnomon "$GNOMON_PORT" "$gnomon_pid" -ceiling -duration "$CEILING"
+
+echo "bench-server: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+"$work/ntpload" -summarize "$work/results.jsonl"
+[ -z "$OUT" ] || cp "$work/results.jsonl" "$OUT"
