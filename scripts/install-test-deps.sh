@@ -20,6 +20,10 @@ command -v taskset >/dev/null || need_apt+=(util-linux)
 command -v ntpdig >/dev/null || need_apt+=(ntpsec-ntpdig)
 command -v ntpdate >/dev/null || need_apt+=(ntpsec-ntpdate)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
+# ntpq (unpacked below) is Python and imports the ntp modules of python3-ntp,
+# which ntpsec-ntpdig normally pulls in; ask for it in case ntpdig came
+# from elsewhere.
+dpkg -s python3-ntp >/dev/null 2>&1 || need_apt+=(python3-ntp)
 command -v qemu-arm-static >/dev/null || need_apt+=(qemu-user-static)
 # chronyd's shared libraries (it is unpacked, so apt does not pull them in).
 for lib in libcap2 libedit2 libgnutls30 libnettle8 libseccomp2 libbsd0 libssl3; do
@@ -50,6 +54,24 @@ unpack() { # package dest
 
 [ -x "$PEERS/chrony/usr/sbin/chronyd" ] || { echo "install-test-deps: unpacking chrony into $PEERS/chrony"; unpack chrony "$PEERS/chrony"; }
 [ -x "$PEERS/ntpsec/usr/bin/ntpq" ] || { echo "install-test-deps: unpacking ntpsec (for ntpq) into $PEERS/ntpsec"; unpack ntpsec "$PEERS/ntpsec"; }
+
+# Check that every peer runs as the tests run it (a missing library or
+# Python module would otherwise surface as a confusing test failure).
+check() { # what command...
+  local what=$1
+  shift
+  "$@" >/dev/null 2>&1 || { echo "install-test-deps: $what does not run: $*" >&2; "$@" 2>&1 | tail -5 >&2; exit 1; }
+}
+if ldd "$PEERS/chrony/usr/sbin/chronyd" | grep -q 'not found'; then
+  echo "install-test-deps: chronyd misses shared libraries:" >&2
+  ldd "$PEERS/chrony/usr/sbin/chronyd" | grep 'not found' >&2
+  exit 1
+fi
+check chronyd "$PEERS/chrony/usr/sbin/chronyd" -v
+check ntpq /usr/bin/python3 "$PEERS/ntpsec/usr/bin/ntpq" --version
+check ntpdig /usr/bin/python3 "$(command -v ntpdig)" --version
+check tshark tshark --version
+check ip ip -V
 
 command -v staticcheck >/dev/null || [ -x "$(go env GOPATH)/bin/staticcheck" ] || {
   echo "install-test-deps: go install staticcheck"
