@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,6 +69,7 @@ func run(args []string, stdout io.Writer) error {
 	asJSON := fs.Bool("json", false, "one JSON object per step")
 	waitSync := fs.Duration("wait-sync", 0, "first wait up to this long for the server to answer synchronised (stratum 1..15)")
 	total := fs.Duration("total", 10*time.Minute, "bound on the whole run")
+	cpuProfile := fs.String("cpuprofile", "", "write the generator's CPU profile to `file`")
 	summary := fs.String("summarize", "", "print the comparison table of the -json lines in `file` and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -77,6 +79,17 @@ func run(args []string, stdout io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ap, err := loadgen.ParseTarget(*target)
 	if err != nil {

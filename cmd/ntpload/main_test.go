@@ -85,7 +85,7 @@ func TestJSONAgainstEcho(t *testing.T) {
 func TestSummary(t *testing.T) {
 	mk := func(name, mode string, offered, ans, loss, cpu float64, p99 time.Duration, kod uint64) Line {
 		return Line{Name: name, ServerCPU: cpu, ServerRSSKiB: 5000, Result: loadgen.Result{
-			Mode: mode, Offered: offered, AnsPerS: ans, Loss: loss, P50: p99 / 4, P99: p99, KoD: kod}}
+			Mode: mode, Offered: offered, SentPerS: offered, AnsPerS: ans, Loss: loss, P50: p99 / 4, P99: p99, KoD: kod}}
 	}
 	lines := []Line{
 		mk("chronyd", "open", 100000, 99500, 0.005, 0.6, 2*time.Millisecond, 0),
@@ -111,13 +111,15 @@ func TestSummary(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
 	}
-	if strings.Contains(s, "NOTE") {
+	if strings.Contains(s, "NOTE") || strings.Contains(s, "generator sent less") {
 		t.Errorf("rate-limit note without any KoD:\n%s", s)
 	}
 	lines[3].KoD = 7
+	lines[3].SentPerS = 150000 // the generator fell behind at 200k
 	out.Reset()
 	_ = writeSummary(lines, &out)
-	if !strings.Contains(out.String(), "gnomon sent 7 kiss-o'-death") {
+	if !strings.Contains(out.String(), "gnomon sent 7 kiss-o'-death") || !strings.Contains(out.String(), "%!\n") ||
+		!strings.Contains(out.String(), "measures the generator") {
 		t.Errorf("no rate-limit note:\n%s", out.String())
 	}
 	if err := writeSummary(nil, &out); err == nil {

@@ -14,6 +14,11 @@ import (
 // section 2: "most answers/s with loss < 1%").
 const maxLoss = 0.01
 
+// genLimited: a step whose sent rate fell below this share of the offered
+// rate was limited by the generator (on loopback its sendmmsg carries the
+// kernel's delivery to the server's socket), not by the server.
+const genLimited = 0.97
+
 // serverSummary is one server's figures over a benchmark run.
 type serverSummary struct {
 	name     string
@@ -113,6 +118,7 @@ func writeSummary(lines []Line, w io.Writer) error {
 	slices.Sort(rates)
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 
+	limited := false
 	p("Per offered rate (answers/s, loss, p50/p99, server CPU):\n")
 	p("%10s", "offered/s")
 	for _, s := range ss {
@@ -127,9 +133,17 @@ func writeSummary(lines []Line, w io.Writer) error {
 				p(" | %-52s", "-")
 				continue
 			}
-			p(" | %8.0f/s %6.2f%% %9s/%9s %5.1f%%", l.AnsPerS, 100*l.Loss, ms(l.P50), ms(l.P99), 100*l.ServerCPU)
+			mark := ' '
+			if l.SentPerS < genLimited*l.Offered {
+				mark = '!'
+				limited = true
+			}
+			p(" | %8.0f/s %6.2f%% %9s/%9s %5.1f%%%c", l.AnsPerS, 100*l.Loss, ms(l.P50), ms(l.P99), 100*l.ServerCPU, mark)
 		}
 		p("\n")
+	}
+	if limited {
+		p("! the generator sent less than %.0f%% of the offered rate: that step measures the generator, not the server\n", 100*genLimited)
 	}
 	p("\nSummary:\n")
 	p("%-10s %14s %22s %10s %12s %14s %12s %10s\n", "server", "answers/s<1%", "p50 / p99 there", "cpu there", "cpu/answer", "ceiling", "cpu at ceil", "max RSS")

@@ -44,6 +44,7 @@ func (b *batch) msg(i int) []byte { return b.bufs[i][:b.hdrs[i].n] }
 type sock struct {
 	u  *net.UDPConn
 	rc syscall.RawConn
+	fd int // valid while u is open
 }
 
 func newSock(u *net.UDPConn) (*sock, error) {
@@ -51,8 +52,76 @@ func newSock(u *net.UDPConn) (*sock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: raw socket: %w", err)
 	}
-	return &sock{u: u, rc: rc}, nil
+	s := &sock{u: u, rc: rc, fd: -1}
+	if err := rc.Control(func(fd uintptr) { s.fd = int(fd) }); err != nil {
+		return nil, fmt.Errorf("loadgen: raw socket: %w", err)
+	}
+	return s, nil
 }
+
+// recvNow reads what is queued (up to len(b.hdrs)) with one non-blocking
+// recvmmsg on the raw descriptor, for the open loop's single goroutine,
+// which polls instead of parking in the netpoller.
+func (s *sock) recvNow(b *batch) (int, error) {
+	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(len(b.hdrs)), unix.MSG_DONTWAIT, 0, 0)
+	if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
+		return 0, nil
+	}
+	if e != 0 {
+		return 0, fmt.Errorf("recvmmsg: %w", e)
+	}
+	return int(r), nil
+}
+
+// sendNow writes the first n messages of b with one non-blocking sendmmsg
+// and returns how many the kernel took.
+func (s *sock) sendNow(b *batch, n int) (int, error) {
+	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return 0, fmt.Errorf("sendmmsg: %w", e)
+	}
+	return int(r), nil
+}
+
+// poller tells which sockets have replies queued, so the open loop makes
+// one epoll_wait instead of an empty recvmmsg per idle socket.
+type poller struct {
+	epfd   int
+	events []unix.EpollEvent
+}
+
+func newPoller(cs []*sock) (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: epoll_create1: %w", err)
+	}
+	for i, s := range cs {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)} // level-triggered; Fd carries the index
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
+			unix.Close(epfd)
+			return nil, fmt.Errorf("loadgen: epoll_ctl: %w", err)
+		}
+	}
+	return &poller{epfd: epfd, events: make([]unix.EpollEvent, len(cs))}, nil
+}
+
+// ready waits up to msec milliseconds (0: not at all) and calls f with the
+// index of each socket that has data.
+func (p *poller) ready(msec int, f func(i int)) error {
+	n, err := unix.EpollWait(p.epfd, p.events, msec)
+	if err != nil {
+		if errors.Is(err, unix.EINTR) {
+			return nil
+		}
+		return fmt.Errorf("loadgen: epoll_wait: %w", err)
+	}
+	for _, ev := range p.events[:n] {
+		f(int(ev.Fd))
+	}
+	return nil
+}
+
+func (p *poller) close() { unix.Close(p.epfd) }
 
 // recv reads up to len(b.hdrs) datagrams with one recvmmsg. With wait it
 // blocks (in the netpoller, honouring the read deadline) until at least one

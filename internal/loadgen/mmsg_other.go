@@ -24,3 +24,15 @@ func (s *sock) recv(b *batch, wait bool) (int, error) { return 0, errUnsupported
 func (s *sock) send(b *batch, n int) (int, error) { return 0, errUnsupported }
 
 func setRecvBuf(u *net.UDPConn, n int) {}
+
+func (s *sock) recvNow(b *batch) (int, error) { return 0, errUnsupported }
+
+func (s *sock) sendNow(b *batch, n int) (int, error) { return 0, errUnsupported }
+
+type poller struct{}
+
+func newPoller(cs []*sock) (*poller, error) { return nil, errUnsupported }
+
+func (p *poller) ready(msec int, f func(i int)) error { return errUnsupported }
+
+func (p *poller) close() {}

@@ -234,17 +234,17 @@ func isTimeout(err error) bool {
 // ntpSecondsNow is the high word of the run's transmit timestamps.
 func ntpSecondsNow() uint32 { return uint32(time.Now().Unix() + 2208988800) }
 
-// Pacing of the open loop. One goroutine sends and polls every socket
-// without blocking: sleeping (Go's timers wake ~1 ms late) would send in
-// bursts that overflow a server's socket buffer, and blocking readers on a
-// single core would be starved by a busy sender.
+// Pacing of the open loop. One goroutine sends and polls the sockets
+// (epoll, then recvmmsg on those with data) without sleeping while the
+// next send is near: Go's timers wake ~1 ms late, so sleeping would send in
+// bursts that overflow a server's socket buffer, and on a single core
+// blocked readers would be starved by a busy sender.
 const (
-	// sendEvery sends whatever is due at least this often...
+	// sendEvery sends whatever is due at least this often.
 	sendEvery = 50 * time.Microsecond
-	// idleSleep is how long the loop sleeps when the next send is further
-	// than idleFar away and nothing arrived (low rates, and the drain).
-	idleSleep = 200 * time.Microsecond
-	idleFar   = 2 * time.Millisecond
+	// idleFar: when nothing arrived and the next send is further away than
+	// this (low rates, and the drain), the loop blocks in epoll for 1 ms.
+	idleFar = 2 * time.Millisecond
 )
 
 // Run offers c.Rate requests a second for c.Duration (open loop), reads
@@ -264,6 +264,11 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		return Result{}, err
 	}
 	defer closeAll(cs)
+	poll, err := newPoller(cs)
+	if err != nil {
+		return Result{}, err
+	}
+	defer poll.close()
 	m := NewMatcher(ntpSecondsNow(), total)
 	out := newBatch(c.Batch, PacketLen)
 	in := newBatch(c.Batch, recvSize)
@@ -272,6 +277,23 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	seq, next := 0, 0
 	var lastSend time.Duration = -time.Hour
 	start := time.Now()
+	readable := func(i int) {
+		// Up to a few batches a turn, so a busy socket cannot starve the sender.
+		for range 4 {
+			n, err := cs[i].recvNow(in)
+			if err != nil {
+				s.recvErr++ // e.g. ECONNREFUSED while nobody listens
+				return
+			}
+			at := time.Since(start)
+			for k := range n {
+				s.handle(m, in.msg(k), at)
+			}
+			if n < len(in.bufs) {
+				return
+			}
+		}
+	}
 	for ctx.Err() == nil {
 		now := time.Since(start)
 		if now >= c.Duration+c.Drain {
@@ -290,7 +312,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 						EncodeRequest(out.bufs[i], m.Xmt(seq+i))
 						m.Sent(seq+i, now)
 					}
-					w, err := cs[next].send(out, n)
+					w, err := cs[next].sendNow(out, n)
 					for i := w; i < n; i++ {
 						m.Unsent(seq + i)
 					}
@@ -304,20 +326,12 @@ func Run(ctx context.Context, c Config) (Result, error) {
 				}
 			}
 		}
-		got := 0
-		for _, cl := range cs {
-			n, err := cl.recv(in, false)
-			at := time.Since(start)
-			for i := range n {
-				s.handle(m, in.msg(i), at)
-			}
-			got += n
-			if err != nil {
-				s.recvErr++ // e.g. ECONNREFUSED while nobody listens
-			}
+		wait := 0
+		if !sending || plan.NextAt(seq)-time.Since(start) > idleFar {
+			wait = 1
 		}
-		if got == 0 && (!sending || plan.NextAt(seq)-time.Since(start) > idleFar) {
-			time.Sleep(idleSleep)
+		if err := poll.ready(wait, readable); err != nil {
+			return Result{}, err
 		}
 	}
 	return result("open", c.Rate, c.Duration, sent, sendErrs, &s), nil
