@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -244,6 +245,7 @@ type packet struct {
 	xmt, org        string
 	ctlResp, ctlSeq string
 	ctlMore, ctlErr string
+	udpLen          string // UDP length: header and payload
 }
 
 // malformed returns tshark's listing of the packets its NTP dissector
@@ -272,7 +274,7 @@ func (c *capture) read(t *testing.T) []packet {
 	out, err := exec.CommandContext(ctx, tshark, "-r", c.file, "-d", "udp.port==123,ntp", "-T", "fields", "-E", "separator=|",
 		"-e", "frame.number", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "ntp.flags.mode",
 		"-e", "ntp.stratum", "-e", "ntp.refid", "-e", "ntp.xmt", "-e", "ntp.org",
-		"-e", "ntp.ctrl.flags2.r", "-e", "ntp.ctrl.sequence", "-e", "ntp.ctrl.flags2.more", "-e", "ntp.ctrl.flags2.error").Output()
+		"-e", "ntp.ctrl.flags2.r", "-e", "ntp.ctrl.sequence", "-e", "ntp.ctrl.flags2.more", "-e", "ntp.ctrl.flags2.error", "-e", "udp.length").Output()
 	if err != nil {
 		t.Fatalf("tshark fields: %v", errOut(err))
 	}
@@ -282,10 +284,10 @@ func (c *capture) read(t *testing.T) []packet {
 			continue
 		}
 		f := strings.Split(l, "|")
-		if len(f) != 12 {
+		if len(f) != 13 {
 			t.Fatalf("tshark field line %q", l)
 		}
-		ps = append(ps, packet{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11]})
+		ps = append(ps, packet{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12]})
 	}
 	return ps
 }
@@ -299,24 +301,28 @@ func errOut(err error) error {
 }
 
 // checkExchanges checks that every client (mode 3) request in ps has a
-// server (mode 4) reply to the same port echoing its transmit timestamp, and
-// every reply answers a request; the same for mode 6 by sequence number.
+// server (mode 4) reply to the same port echoing its transmit timestamp, no
+// longer than the request (no amplification), and every reply answers a
+// request; the same for mode 6 by sequence number.
 // It returns the number of mode 3 and mode 6 requests.
 func checkExchanges(t *testing.T, ps []packet) (n3, n6 int) {
 	t.Helper()
-	req := map[string]string{}  // port|xmt -> frame
+	req := map[string]packet{}  // port|xmt
 	ans := map[string]bool{}    // port|org
 	ctlReq := map[string]bool{} // port|seq
 	ctlAns := map[string]bool{}
 	for _, p := range ps {
 		switch p.mode {
 		case "3":
-			req[p.src+"|"+p.xmt] = p.frame
+			req[p.src+"|"+p.xmt] = p
 			n3++
 		case "4":
 			ans[p.dst+"|"+p.org] = true
-			if _, ok := req[p.dst+"|"+p.org]; !ok {
+			q, ok := req[p.dst+"|"+p.org]
+			if !ok {
 				t.Errorf("frame %s: reply to port %s with origin %s answers no request captured before it", p.frame, p.dst, p.org)
+			} else if atoi(p.udpLen) > atoi(q.udpLen) {
+				t.Errorf("frame %s: %s-octet reply to the %s-octet request of frame %s", p.frame, p.udpLen, q.udpLen, q.frame)
 			}
 		case "6":
 			if p.ctlResp == "1" || p.ctlResp == "True" {
@@ -332,9 +338,9 @@ func checkExchanges(t *testing.T, ps []packet) (n3, n6 int) {
 			t.Errorf("frame %s: unexpected NTP mode %q", p.frame, p.mode)
 		}
 	}
-	for k, frame := range req {
+	for k, q := range req {
 		if !ans[k] {
-			t.Errorf("frame %s: request from port/xmt %s got no reply", frame, k)
+			t.Errorf("frame %s: request from port/xmt %s got no reply", q.frame, k)
 		}
 	}
 	for k := range ctlReq {
@@ -343,4 +349,9 @@ func checkExchanges(t *testing.T, ps []packet) (n3, n6 int) {
 		}
 	}
 	return n3, n6
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
