@@ -104,6 +104,9 @@ echo "bench-server: load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other
 "$work/ntpload" -target "127.0.0.1:$GNOMON_PORT" -wait-sync 120s
 
 read -r from to step <<<"$(tr ':' ' ' <<<"$RATES")"
+# Warm-up (discarded): first-touch page faults, socket buffers, CPU caches.
+taskset -c "$LOAD_CPU" "$work/ntpload" -target "127.0.0.1:$CHRONY_PORT" -rate "$from" -duration 1s >/dev/null
+taskset -c "$LOAD_CPU" "$work/ntpload" -target "127.0.0.1:$GNOMON_PORT" -rate "$from" -duration 1s >/dev/null
 i=0
 for ((rate = from; rate <= to; rate += step)); do
   if ((i % 2 == 0)); then
