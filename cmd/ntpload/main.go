@@ -136,7 +136,7 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 		if !*asJSON {
-			fmt.Fprintf(stdout, "# %s synchronised: stratum %d leap %d refid %q\n", ap, r.Stratum, r.Leap, refid(r.RefID))
+			fmt.Fprintf(stdout, "# %s synchronised: stratum %d leap %d refid %s\n", ap, r.Stratum, r.Leap, loadgen.RefIDString(r.Stratum, r.RefID))
 		}
 	}
 	out := printer{w: stdout, json: *asJSON, name: *name}
@@ -163,8 +163,6 @@ func run(args []string, stdout io.Writer) error {
 	}
 	return nil
 }
-
-func refid(b [4]byte) string { return strings.TrimRight(string(b[:]), "\x00") }
 
 func measure(ctx context.Context, c loadgen.Config, pid int, f func(context.Context, loadgen.Config) (loadgen.Result, error), out *printer) error {
 	var before loadgen.ProcSample

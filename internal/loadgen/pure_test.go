@@ -271,3 +271,22 @@ func TestProcParsers(t *testing.T) {
 		t.Errorf("ReadProc(1) = %+v, %v", self, err)
 	}
 }
+
+func TestRefIDString(t *testing.T) {
+	for _, tc := range []struct {
+		stratum uint8
+		id      [4]byte
+		want    string
+	}{
+		{1, [4]byte{'P', 'P', 'S', 0}, "PPS"},
+		{1, [4]byte{'G', 'P', 'S', 0}, "GPS"},
+		{0, [4]byte{'R', 'A', 'T', 'E'}, "RATE"},
+		{1, [4]byte{127, 127, 1, 1}, "127.127.1.1"}, // chronyd's local reference
+		{2, [4]byte{192, 0, 2, 1}, "192.0.2.1"},
+		{2, [4]byte{'P', 'P', 'S', 0}, "80.80.83.0"},
+	} {
+		if got := RefIDString(tc.stratum, tc.id); got != tc.want {
+			t.Errorf("RefIDString(%d, %v) = %q, want %q", tc.stratum, tc.id, got, tc.want)
+		}
+	}
+}

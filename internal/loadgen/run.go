@@ -475,23 +475,31 @@ func result(mode string, offered float64, d time.Duration, sent, sendErrs uint64
 	}
 	if s.haveLast {
 		r.Stratum, r.Leap = s.last.Stratum, s.last.Leap
-		r.RefID = refIDString(s.last.Stratum, s.last.RefID)
+		r.RefID = RefIDString(s.last.Stratum, s.last.RefID)
 	}
 	return r
 }
 
-// refIDString shows a stratum-1 (or KoD) refid as ASCII and others as an
-// IPv4 address (RFC 5905 section 7.3).
-func refIDString(stratum uint8, id [4]byte) string {
+// RefIDString shows a reference ID as RFC 5905 section 7.3 reads it: ASCII
+// (a refclock or kiss code) at stratum 0 and 1 when printable, otherwise an
+// IPv4 address (or a hash of an IPv6 one).
+func RefIDString(stratum uint8, id [4]byte) string {
 	if stratum <= 1 {
 		b := make([]byte, 0, 4)
+		ascii := true
 		for _, c := range id {
 			if c == 0 {
 				break
 			}
+			if c < 0x20 || c > 0x7e {
+				ascii = false
+				break
+			}
 			b = append(b, c)
 		}
-		return string(b)
+		if ascii {
+			return string(b)
+		}
 	}
 	return netip.AddrFrom4(id).String()
 }
