@@ -321,3 +321,19 @@ func TestSimDropsPrivileges(t *testing.T) {
 		t.Errorf("no answer after the privilege drop: %v", err)
 	}
 }
+
+// TestNoRateLimit: with --no-rate-limit (make bench-server) a burst from one
+// address far beyond the default limit (16 back to back) is answered whole.
+func TestNoRateLimit(t *testing.T) {
+	p := startSim(t, "--no-rate-limit")
+	host, port := p.hostPort(t)
+	for i := 0; i < 64; i++ {
+		r, err := ntp.QueryWithOptions(host, ntp.QueryOptions{Port: port, Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatalf("request %d of a burst: %v\n%s", i+1, err, p.Log())
+		}
+		if r.Stratum == 0 {
+			t.Fatalf("request %d: kiss-o'-death %s", i+1, r.KissCode)
+		}
+	}
+}

@@ -162,6 +162,10 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 	dcfg.StepThreshold = cfg.Discipline.StepThreshold
 	scfg := server.DefaultConfig()
 	scfg.ListenAddrs = listen
+	scfg.RateInterval, scfg.RateBurst = cfg.Server.RateInterval, cfg.Server.RateBurst
+	if f.noLimit {
+		scfg.RateInterval = 0
+	}
 	a := &appliance{
 		log:         log,
 		clock:       clock,

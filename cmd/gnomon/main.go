@@ -122,6 +122,7 @@ type runFlags struct {
 	driftSet  bool
 	logLevel  string
 	user      string
+	noLimit   bool
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
@@ -133,6 +134,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	fs.Var(&f.listen, "ntp-listen", "UDP `address` to serve NTP on (repeatable or comma-separated; overrides the config's server.listen)")
 	fs.StringVar(&f.driftFile, "drift-file", "", "drift `file` (overrides discipline.drift_file; empty disables it)")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (overrides system.log_level)")
+	fs.BoolVar(&f.noLimit, "no-rate-limit", false, "answer every request: turn per-client rate limiting off (benchmarks; overrides server.rate_interval)")
 	fs.StringVar(&f.user, "user", "", "`user` to switch to after opening devices and sockets (overrides system.user)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -94,6 +94,9 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 	if len(srvCfg.ListenAddrs) == 0 {
 		srvCfg.ListenAddrs = []string{simListen}
 	}
+	if f.noLimit {
+		srvCfg.RateInterval = 0
+	}
 	a := &appliance{
 		log:       log,
 		clock:     clk,

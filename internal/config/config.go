@@ -17,6 +17,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/gnomon-ntp/gnomon/board"
+	"github.com/gnomon-ntp/gnomon/server"
 )
 
 // Config is the whole configuration file.
@@ -98,6 +99,11 @@ type Discipline struct {
 type Server struct {
 	// Listen is the UDP addresses NTP is served on, host:port each.
 	Listen []string `toml:"listen"`
+	// RateInterval is the average interval each client address may send
+	// requests at once its burst is spent; "0s" turns rate limiting off.
+	RateInterval time.Duration `toml:"rate_interval"`
+	// RateBurst is how many requests a client address may send back to back.
+	RateBurst int `toml:"rate_burst"`
 }
 
 // System is the [system] section.
@@ -131,7 +137,11 @@ func Default() *Config {
 			StepThreshold:   128 * time.Millisecond,
 			LeapSecondsFile: DefaultLeapFile,
 		},
-		Server: Server{Listen: []string{DefaultListen}},
+		Server: Server{
+			Listen:       []string{DefaultListen},
+			RateInterval: server.DefaultConfig().RateInterval,
+			RateBurst:    server.DefaultConfig().RateBurst,
+		},
 		System: System{LogLevel: DefaultLogLevel},
 		lines:  map[string]int{},
 	}
@@ -313,6 +323,12 @@ func (c *Config) Validate() error {
 		if err := CheckListen(a); err != nil {
 			bad("server.listen", "%v", err)
 		}
+	}
+	if ri := c.Server.RateInterval; ri < 0 || (ri > 0 && ri < time.Millisecond) {
+		bad("server.rate_interval", "%v: want 0s (off) or at least 1ms", ri)
+	}
+	if rb := c.Server.RateBurst; c.Server.RateInterval > 0 && (rb < 1 || rb > 1<<16) {
+		bad("server.rate_burst", "%d is not 1..65536", rb)
 	}
 
 	s := c.System

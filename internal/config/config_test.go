@@ -63,7 +63,8 @@ func TestDefaultsWhenLeftOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Server.Listen) != 1 || c.Server.Listen[0] != DefaultListen || c.Discipline.DriftFile != DefaultDriftFile {
+	if len(c.Server.Listen) != 1 || c.Server.Listen[0] != DefaultListen || c.Discipline.DriftFile != DefaultDriftFile ||
+		c.Server.RateInterval != 2*time.Second || c.Server.RateBurst != 16 {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 }
@@ -109,6 +110,8 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"bad duration", "[board]\nhat = \"adafruit\"\n[refclock]\n\nnmea_delay = \"2 seconds\"\n", 5, "refclock.nmea_delay", "invalid duration"},
 		{"delay order", "[board]\nhat = \"adafruit\"\n[refclock]\nnmea_delay = \"300ms\"\nmax_nmea_delay = \"250ms\"\n", 5, "refclock.max_nmea_delay", "above nmea_delay"},
 		{"bad listen", "[board]\nhat = \"adafruit\"\n[server]\nlisten = [\"localhost:ntp\"]\n", 4, "server.listen", "not an IP address"},
+		{"bad rate", "[board]\nhat = \"adafruit\"\n[server]\nrate_interval = \"10us\"\n", 4, "server.rate_interval", "at least 1ms"},
+		{"bad burst", "[board]\nhat = \"adafruit\"\n[server]\nrate_burst = 0\n", 4, "server.rate_burst", "1..65536"},
 		{"bad level", "[board]\nhat = \"adafruit\"\n[system]\nlog_level = \"loud\"\n", 4, "system.log_level", "not one of"},
 		{"relative drift", "[board]\nhat = \"adafruit\"\n[discipline]\ndrift_file = \"drift\"\n", 4, "discipline.drift_file", "absolute"},
 		{"syntax", "[board]\nhat = \"adafruit\"\nbaud = = 3\n", 3, "", "expected value"},
