@@ -64,30 +64,20 @@ taskset -c "$SERVER_CPU" "$CHRONYD" -x -d -u root -f "$work/chrony.conf" >"$work
 chrony_pid=$!
 pids+=("$chrony_pid")
 
-# gnomon on the simulated hat. Rate limiting must be off to measure
-# throughput from one address: use gnomon's switch if it has one; if not,
-# serve with scripts/benchserver (gnomon's server package as `gnomon run`
-# configures it, limiting off, a fixed stratum-1 state) and say so.
-go build -o "$work/benchserver" ./scripts/benchserver
+# gnomon on the simulated hat, with its per-address rate limiting off (the
+# benchmark's load all comes from 127.0.0.1; chronyd's is off by default).
 help=$("$work/gnomon" run -h 2>&1 || true)
-gname=gnomon
 if [ -n "${GNOMON_BENCH_FLAGS+x}" ]; then
   read -r -a gflags <<<"$GNOMON_BENCH_FLAGS"
 elif grep -q -- '-no-rate-limit' <<<"$help"; then
   gflags=(--no-rate-limit)
-elif grep -q -- '-rate-interval' <<<"$help"; then
-  gflags=(--rate-interval=0)
 else
-  gname=gnomon-srv
-  echo "bench-server: NOTE: 'gnomon run' has no switch to turn rate limiting off; measuring" \
-    "gnomon's server package through scripts/benchserver instead (named gnomon-srv below)" >&2
+  echo "bench-server: 'gnomon run' has no --no-rate-limit: its limiter would answer one address" \
+    "with kisses-o'-death; set GNOMON_BENCH_FLAGS to the switch that turns it off" >&2
+  exit 1
 fi
-if [ "$gname" = gnomon ]; then
-  taskset -c "$SERVER_CPU" "$work/gnomon" run --sim --ntp-listen "127.0.0.1:$GNOMON_PORT" ${gflags[@]+"${gflags[@]}"} \
-    >"$work/$gname.log" 2>&1 &
-else
-  taskset -c "$SERVER_CPU" "$work/benchserver" -listen "127.0.0.1:$GNOMON_PORT" -max-time 15m >"$work/$gname.log" 2>&1 &
-fi
+taskset -c "$SERVER_CPU" "$work/gnomon" run --sim --ntp-listen "127.0.0.1:$GNOMON_PORT" ${gflags[@]+"${gflags[@]}"} \
+  >"$work/gnomon.log" 2>&1 &
 gnomon_pid=$!
 pids+=("$gnomon_pid")
 
@@ -111,9 +101,9 @@ i=0
 for ((rate = from; rate <= to; rate += step)); do
   if ((i % 2 == 0)); then
     load chronyd "$CHRONY_PORT" "$chrony_pid" -rate "$rate" -duration "$STEP"
-    load "$gname" "$GNOMON_PORT" "$gnomon_pid" -rate "$rate" -duration "$STEP"
+    load gnomon "$GNOMON_PORT" "$gnomon_pid" -rate "$rate" -duration "$STEP"
   else
-    load "$gname" "$GNOMON_PORT" "$gnomon_pid" -rate "$rate" -duration "$STEP"
+    load gnomon "$GNOMON_PORT" "$gnomon_pid" -rate "$rate" -duration "$STEP"
     load chronyd "$CHRONY_PORT" "$chrony_pid" -rate "$rate" -duration "$STEP"
   fi
   echo "bench-server: $rate/s done"
@@ -121,7 +111,7 @@ for ((rate = from; rate <= to; rate += step)); do
   ((i < 40)) || break
 done
 load chronyd "$CHRONY_PORT" "$chrony_pid" -ceiling -duration "$CEILING"
-load "$gname" "$GNOMON_PORT" "$gnomon_pid" -ceiling -duration "$CEILING"
+load gnomon "$GNOMON_PORT" "$gnomon_pid" -ceiling -duration "$CEILING"
 
 echo "bench-server: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
