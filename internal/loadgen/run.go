@@ -308,9 +308,10 @@ func Run(ctx context.Context, c Config) (Result, error) {
 				// are read between bursts when the sender falls behind.
 				for burst := min(due-seq, c.Batch*len(cs)); burst > 0; {
 					n := min(burst, c.Batch)
+					at := time.Since(start) // per batch: a long burst must not inflate latencies
 					for i := range n {
 						EncodeRequest(out.bufs[i], m.Xmt(seq+i))
-						m.Sent(seq+i, now)
+						m.Sent(seq+i, at)
 					}
 					w, err := cs[next].sendNow(out, n)
 					for i := w; i < n; i++ {
