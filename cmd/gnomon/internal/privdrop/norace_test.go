@@ -1,0 +1,6 @@
+//go:build !race
+
+package privdrop
+
+// raceEnabled: the race detector links cgo, so Drop must refuse (ErrCgo).
+const raceEnabled = false
