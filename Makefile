@@ -11,7 +11,7 @@ export GOTOOLCHAIN ?= local
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/gnomon
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/gnomon
 
 # The whole appliance on a simulated GPS hat, serving NTP on $(LISTEN).
 run: build
@@ -48,11 +48,11 @@ fuzz:
 	done
 
 cross:
-	GOOS=linux GOARCH=arm GOARM=6 $(GO) build -o bin/gnomon-linux-armv6 ./cmd/gnomon
-	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -o bin/gnomon-linux-armv7 ./cmd/gnomon
-	GOOS=linux GOARCH=arm64 $(GO) build -o bin/gnomon-linux-arm64 ./cmd/gnomon
-	GOOS=linux GOARCH=arm GOARM=6 $(GO) vet ./...
-	GOOS=linux GOARCH=arm64 $(GO) vet ./...
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -o bin/gnomon-linux-armv6 ./cmd/gnomon
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -o bin/gnomon-linux-armv7 ./cmd/gnomon
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o bin/gnomon-linux-arm64 ./cmd/gnomon
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) vet ./...
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) vet ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
