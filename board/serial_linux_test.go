@@ -4,7 +4,6 @@ package board
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -12,40 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/internal/pty"
 	"golang.org/x/sys/unix"
 )
 
-// openPTY makes a pseudo-terminal pair: the master end, and the slave's
-// path for OpenSerial to open as if it were a UART.
+// openPTY returns a raw-mode pseudo-terminal's master and its slave's path.
 func openPTY(t *testing.T) (*os.File, string) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open /dev/ptmx: %v", err)
-	}
-	t.Cleanup(func() { m.Close() })
-	rc, err := m.SyscallConn()
+	p, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n uint32
-	var ierr error
-	if err := rc.Control(func(fd uintptr) {
-		// unlockpt(3), then ptsname(3).
-		if ierr = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); ierr != nil {
-			ierr = fmt.Errorf("TIOCSPTLCK: %w", ierr)
-			return
-		}
-		if n, ierr = unix.IoctlGetUint32(int(fd), unix.TIOCGPTN); ierr != nil {
-			ierr = fmt.Errorf("TIOCGPTN: %w", ierr)
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if ierr != nil {
-		t.Fatal(ierr)
-	}
-	return m, fmt.Sprintf("/dev/pts/%d", n)
+	t.Cleanup(func() { p.Close() })
+	return p.Master, p.Path
 }
 
 func TestOpenSerialReadsPTY(t *testing.T) {

@@ -4,7 +4,6 @@ package refclock
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -12,34 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/internal/pty"
 	"golang.org/x/sys/unix"
 )
 
-// openPTY returns a pseudo-terminal's master and the path of its slave,
-// with the slave's echo off so nothing flows back to the master.
+// openPTY returns a raw-mode pseudo-terminal's master and its slave's path.
 func openPTY(t *testing.T) (*os.File, string) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	p, err := pty.Open()
 	if err != nil {
-		t.Fatalf("open /dev/ptmx: %v", err)
+		t.Fatal(err)
 	}
-	fd := int(m.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatalf("TIOCSPTLCK: %v", err)
-	}
-	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
-	if err != nil {
-		t.Fatalf("TIOCGPTN: %v", err)
-	}
-	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err != nil {
-		t.Fatalf("TCGETS: %v", err)
-	}
-	tio.Lflag &^= unix.ECHO
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, tio); err != nil {
-		t.Fatalf("TCSETS: %v", err)
-	}
-	return m, fmt.Sprintf("/dev/pts/%d", n)
+	t.Cleanup(func() { p.Close() })
+	return p.Master, p.Path
 }
 
 // TestReopenReaderPTY reads NMEA from a real tty whose other end goes away

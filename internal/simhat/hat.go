@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/internal/pty"
 	"github.com/gnomon-ntp/gnomon/pps"
 )
 
@@ -63,12 +63,10 @@ func (c Config) Validate() error {
 // Hat is a running simulated GPS hat: a PPS edge channel (for pps.NewSim) and
 // a pseudo-terminal whose slave (SerialPath) carries the NMEA.
 type Hat struct {
-	cfg    Config
-	clock  Clock
-	edges  chan pps.Edge
-	master *os.File
-	slave  *os.File
-	path   string
+	cfg   Config
+	clock Clock
+	edges chan pps.Edge
+	tty   *pty.Pair
 
 	dropped atomic.Uint64
 	closing sync.Once
@@ -97,23 +95,21 @@ func New(clock Clock, cfg Config) (*Hat, error) {
 	if clock == nil {
 		return nil, errors.New("simhat: nil clock")
 	}
-	master, slave, path, err := openPTY()
+	tty, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("simhat: %w", err)
 	}
 	return &Hat{
-		cfg:    cfg,
-		clock:  clock,
-		edges:  make(chan pps.Edge, 16),
-		master: master,
-		slave:  slave,
-		path:   path,
+		cfg:   cfg,
+		clock: clock,
+		edges: make(chan pps.Edge, 16),
+		tty:   tty,
 	}, nil
 }
 
 // SerialPath is the path of the pseudo-terminal's slave, where a serial
 // reader finds the NMEA (e.g. /dev/pts/3).
-func (h *Hat) SerialPath() string { return h.path }
+func (h *Hat) SerialPath() string { return h.tty.Path }
 
 // Edges is the channel of PPS edges (one assert edge per true second). It is
 // closed when Run returns.
@@ -177,11 +173,11 @@ func (h *Hat) Run(ctx context.Context) error {
 // terminal's buffer is full the burst is dropped, as on a real UART.
 func (h *Hat) writeNMEA(sec time.Time) {
 	burst := strings.Join(Sentences(sec), "")
-	if err := h.master.SetWriteDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+	if err := h.tty.Master.SetWriteDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
 		h.dropped.Add(1)
 		return
 	}
-	if _, err := h.master.Write([]byte(burst)); err != nil {
+	if _, err := h.tty.Master.Write([]byte(burst)); err != nil {
 		h.dropped.Add(1)
 	}
 }
@@ -191,7 +187,7 @@ func (h *Hat) writeNMEA(sec time.Time) {
 func (h *Hat) Close() error {
 	var err error
 	h.closing.Do(func() {
-		err = errors.Join(h.slave.Close(), h.master.Close())
+		err = h.tty.Close()
 	})
 	return err
 }

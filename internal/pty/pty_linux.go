@@ -1,45 +1,48 @@
-package simhat
+package pty
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// openPTY opens a new pseudo-terminal pair. It returns the master (in
-// non-blocking mode, so writes honour deadlines), the slave held open by the
-// hat (so the line settings and buffered data survive a reader reopening the
-// port) and the slave's path.
-func openPTY() (master, slave *os.File, path string, err error) {
+// Open opens a new pseudo-terminal pair with its slave in raw mode.
+func Open() (p *Pair, err error) {
 	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("open /dev/ptmx: %w", err)
+		return nil, fmt.Errorf("open /dev/ptmx: %w", err)
 	}
-	master = os.NewFile(uintptr(mfd), "/dev/ptmx")
+	master := os.NewFile(uintptr(mfd), "/dev/ptmx")
 	defer func() {
 		if err != nil {
 			master.Close()
 		}
 	}()
 	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
-		return nil, nil, "", fmt.Errorf("ioctl TIOCSPTLCK: %w", err)
+		return nil, fmt.Errorf("ioctl TIOCSPTLCK: %w", err)
 	}
 	n, err := unix.IoctlGetUint32(mfd, unix.TIOCGPTN)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("ioctl TIOCGPTN: %w", err)
+		return nil, fmt.Errorf("ioctl TIOCGPTN: %w", err)
 	}
-	path = fmt.Sprintf("/dev/pts/%d", n)
+	path := fmt.Sprintf("/dev/pts/%d", n)
 	sfd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	slave = os.NewFile(uintptr(sfd), path)
+	slave := os.NewFile(uintptr(sfd), path)
 	if err := makeRaw(sfd); err != nil {
 		slave.Close()
-		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return master, slave, path, nil
+	return &Pair{Master: master, Slave: slave, Path: path}, nil
+}
+
+// Close closes both ends.
+func (p *Pair) Close() error {
+	return errors.Join(p.Slave.Close(), p.Master.Close())
 }
 
 // makeRaw puts the terminal in raw mode (as cfmakeraw(3) does): no echo back
