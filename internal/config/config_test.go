@@ -181,3 +181,30 @@ func TestParseLogLevel(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse feeds arbitrary documents to the config parser (the decoder and
+// our own key-line scanner): it must never panic, and every refusal must be
+// an *Error naming the file.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("[board]\nbaud = 9601\n"))
+	f.Add([]byte("[server]\nlisten = [\n\"1.2.3.4:123\",\n]\n[bogus]\nx=1\n"))
+	f.Add([]byte("a = '''\nmulti\n'''\n[board\n"))
+	f.Add([]byte("[refclock]\nnmea_delay = \"2s\"\n"))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		c, err := Parse("fuzz.toml", doc)
+		if err == nil {
+			if c == nil {
+				t.Fatal("nil config without an error")
+			}
+			if verr := c.Validate(); verr != nil {
+				t.Fatalf("accepted a config that fails Validate: %v", verr)
+			}
+			return
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.File != "fuzz.toml" {
+			t.Fatalf("error %q (%T) is not an *Error naming the file", err, err)
+		}
+	})
+}
