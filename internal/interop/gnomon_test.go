@@ -143,9 +143,9 @@ func TestGnomonInterop(t *testing.T) {
 				}
 			}
 		}
-		// The capture may miss a few packets on a loaded machine (dumpcap
-		// drops rather than slow the kernel), never add any.
-		if want := int(flood.Sent); req < want*99/100 {
+		// The capture may miss some packets on a loaded machine (dumpcap
+		// drops rather than slow the kernel; 1.5% was seen), never add any.
+		if want := int(flood.Sent); req < want*9/10 || req > want+10 {
 			t.Errorf("capture holds %d requests, ntpload sent %d", req, want)
 		}
 		if flood.KoD > 0 && (kod == 0 || uint64(kod) > flood.KoD+flood.KoD/100+1) {

@@ -210,7 +210,8 @@ func TestMain(m *testing.M) {
 }
 
 // capture is tshark writing every packet on the namespace's loopback to
-// and from port 123.
+// and from port 123 (a 32 MiB kernel buffer, so a flood on a busy machine
+// is not lost before dumpcap reads it).
 type capture struct {
 	p    *proc
 	file string
@@ -219,11 +220,15 @@ type capture struct {
 func startCapture(t *testing.T, ns *netns, name string) *capture {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), name+".pcapng")
-	c := &capture{p: ns.start(t, testpeer.Tshark(t), "-i", "lo", "-f", "udp port 123", "-w", file), file: file}
-	// dumpcap says so once the filter is on the interface.
-	if err := c.p.waitOutput("Capturing on", 20*time.Second); err != nil {
+	c := &capture{p: ns.start(t, testpeer.Tshark(t), "-i", "lo", "-B", "32", "-f", "udp port 123", "-w", file), file: file}
+	// tshark prints "Capturing on" before dumpcap has the interface open;
+	// dumpcap's "Capture started." comes once the filter is on it and the
+	// file is open. A little slack on top: a missed first packet would fail
+	// the exchange checks.
+	if err := c.p.waitOutput("Capture started.", 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(300 * time.Millisecond)
 	return c
 }
 
