@@ -1,12 +1,15 @@
 package server
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -34,55 +37,121 @@ const (
 	sendOOBLen = 64
 )
 
-// socket is one bound UDP socket.
+// socket is one bound UDP socket. Its descriptor is blocking and kept out
+// of Go's netpoller on purpose: a descriptor in an epoll set has a waiter on
+// its wait queue for good, so every reply the kernel frees (on loopback,
+// right inside sendmmsg) runs the epoll callback through sock_wfree; that was
+// a fifth of the server's CPU under load. A worker blocks in recvmmsg
+// instead, and is on the wait queue only while there is nothing to read.
 type socket struct {
-	conn     *net.UDPConn
-	raw      syscall.RawConn
+	fd       int
 	local    netip.AddrPort
 	wildcard bool // bound to 0.0.0.0 or ::, so replies name their source with packet info
 	is6      bool
 	tsNew    bool  // SO_TIMESTAMPNS_NEW (64-bit time on 32-bit arm) rather than the old form
 	tsErr    error // why there are no kernel receive timestamps (nil: there are)
+
+	done   atomic.Bool // close was called: workers stop
+	mu     sync.Mutex
+	users  int  // workers between acquire and release
+	closed bool // fd closed (or being closed by the last user)
 }
+
+// ioTimeout bounds every blocking socket call (SO_RCVTIMEO, SO_SNDTIMEO), so
+// a worker sees close even if the shutdown wake-up were lost.
+const ioTimeout = 500 * time.Millisecond
 
 // timestampErr says why the socket has no kernel receive timestamps, if so.
 func (s *socket) timestampErr() error { return s.tsErr }
 
+// acquire registers a worker; false if the socket is already closed.
+func (s *socket) acquire() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done.Load() {
+		return false
+	}
+	s.users++
+	return true
+}
+
+// release unregisters a worker, closing the descriptor if close came first.
+func (s *socket) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users--
+	if s.done.Load() && s.users == 0 && !s.closed {
+		s.closed = true
+		unix.Close(s.fd)
+	}
+}
+
+// close stops the socket: workers blocked in recvmmsg are woken by
+// shutdown(2) (which on UDP wakes readers and fails with ENOTCONN, ignored),
+// and the descriptor is closed once no worker uses it, so it is never
+// reused under a running system call.
 func (s *socket) close() error {
-	err := s.conn.Close()
-	if errors.Is(err, net.ErrClosed) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done.Swap(true) {
 		return nil
 	}
-	return err
+	_ = unix.Shutdown(s.fd, unix.SHUT_RDWR)
+	if s.users > 0 {
+		return nil
+	}
+	s.closed = true
+	if err := unix.Close(s.fd); err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
 }
 
 // listenSocket binds one UDP socket to ap with SO_REUSEPORT, kernel receive
 // timestamps and, for wildcard addresses, packet info.
 func listenSocket(ap netip.AddrPort) (*socket, error) {
 	sk := &socket{is6: ap.Addr().Is6() && !ap.Addr().Is4In6(), wildcard: ap.Addr().IsUnspecified()}
-	network := "udp4"
+	var sa unix.Sockaddr
+	family := unix.AF_INET
 	if sk.is6 {
-		network = "udp6" // Go sets IPV6_V6ONLY: IPv4 has its own sockets
-	}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		if err := c.Control(func(fd uintptr) { serr = sk.setOptions(int(fd)) }); err != nil {
-			return err
+		family = unix.AF_INET6
+		sa6 := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+		if z := ap.Addr().Zone(); z != "" {
+			if n, err := strconv.Atoi(z); err == nil {
+				sa6.ZoneId = uint32(n)
+			} else if ifi, err := net.InterfaceByName(z); err == nil {
+				sa6.ZoneId = uint32(ifi.Index)
+			} else {
+				return nil, fmt.Errorf("zone %q: %w", z, err)
+			}
 		}
-		return serr
-	}}
-	pc, err := lc.ListenPacket(context.Background(), network, ap.String())
+		sa = sa6
+	} else {
+		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
 	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	sk.fd = fd
+	if err := sk.setOptions(fd); err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
-	sk.conn = pc.(*net.UDPConn)
-	if sk.raw, err = sk.conn.SyscallConn(); err != nil {
-		sk.conn.Close()
-		return nil, fmt.Errorf("SyscallConn: %w", err)
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("bind", err)
 	}
-	sk.local = sk.conn.LocalAddr().(*net.UDPAddr).AddrPort()
-	if !sk.is6 {
-		sk.local = netip.AddrPortFrom(sk.local.Addr().Unmap(), sk.local.Port())
+	got, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("getsockname", err)
+	}
+	switch a := got.(type) {
+	case *unix.SockaddrInet4:
+		sk.local = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		sk.local = netip.AddrPortFrom(netip.AddrFrom16(a.Addr).WithZone(ap.Addr().Zone()), uint16(a.Port))
 	}
 	return sk, nil
 }
@@ -90,6 +159,12 @@ func listenSocket(ap netip.AddrPort) (*socket, error) {
 func (s *socket) setOptions(fd int) error {
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
 		return fmt.Errorf("setsockopt SO_REUSEPORT: %w", err)
+	}
+	if s.is6 {
+		// IPv4 has its own sockets.
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+			return fmt.Errorf("setsockopt IPV6_V6ONLY: %w", err)
+		}
 	}
 	// 64-bit timestamps where the kernel has them (Linux 5.1+), so 32-bit
 	// arm is safe past 2038; the old form otherwise.
@@ -108,6 +183,13 @@ func (s *socket) setOptions(fd int) error {
 		} else if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1); err != nil {
 			return fmt.Errorf("setsockopt IP_PKTINFO: %w", err)
 		}
+	}
+	tv := unix.NsecToTimeval(int64(ioTimeout))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fmt.Errorf("setsockopt SO_RCVTIMEO: %w", err)
+	}
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+		return fmt.Errorf("setsockopt SO_SNDTIMEO: %w", err)
 	}
 	// A deeper queue absorbs bursts; the kernel caps it at rmem_max, and a
 	// refusal only costs burst tolerance.
@@ -139,12 +221,6 @@ type worker struct {
 	ctlOOB  [sendOOBLen]byte
 	ctlIov  unix.Iovec
 	ctlMsg  unix.Msghdr
-
-	recvFn, sendFn, ctlFn func(fd uintptr) bool
-	nrecv                 int
-	sendFrom, sendTo      int
-	nsent                 int
-	errno                 syscall.Errno
 }
 
 func newWorker(s *Server, sk *socket, c *counters) *worker {
@@ -173,61 +249,56 @@ func newWorker(s *Server, sk *socket, c *counters) *worker {
 	w.ctlIov.Base = &w.ctlFrag[0]
 	w.ctlMsg.Iov = &w.ctlIov
 	w.ctlMsg.SetIovlen(1)
-	// Method values made once: handing them to RawConn.Read/Write then
-	// costs no allocation per call.
-	w.recvFn, w.sendFn, w.ctlFn = w.doRecv, w.doSend, w.doSendControl
 	return w
 }
 
-// doRecv runs recvmmsg without blocking; false asks the poller to wait.
-func (w *worker) doRecv(fd uintptr) bool {
-	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rmsgs[0])), uintptr(w.batch), unix.MSG_DONTWAIT, 0, 0)
-		switch e {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
+// errClosed ends a worker whose socket was closed.
+var errClosed = errors.New("socket closed")
+
+// recv reads up to a batch into rmsgs and returns how many arrived (0 once
+// the socket is closed). While datagrams are queued it is one recvmmsg that
+// cannot sleep, made without telling the scheduler (as the runtime's own
+// non-blocking calls are); only when the queue is empty does it block, as an
+// ordinary system call, until one arrives (MSG_WAITFORONE: then it takes
+// what is queued and returns).
+func (w *worker) recv() (int, syscall.Errno) {
+	fd, msgs, n := uintptr(w.sk.fd), uintptr(unsafe.Pointer(&w.rmsgs[0])), uintptr(w.batch)
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, msgs, n, unix.MSG_DONTWAIT, 0, 0)
+	for e == unix.EAGAIN || e == unix.EINTR {
+		if w.sk.done.Load() {
+			return 0, 0
 		}
-		w.nrecv, w.errno = int(r), e
-		return true
+		r, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, msgs, n, unix.MSG_WAITFORONE, 0, 0)
 	}
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), 0
 }
 
-// doSend runs sendmmsg on smsgs[sendFrom:sendTo] without blocking.
-func (w *worker) doSend(fd uintptr) bool {
-	for {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.smsgs[w.sendFrom])), uintptr(w.sendTo-w.sendFrom), unix.MSG_DONTWAIT, 0, 0)
-		switch e {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
+// send writes smsgs[from:to] and returns how many the kernel took: first
+// without sleeping (the usual case: UDP sends do not wait), then, if the
+// send buffer is full, waiting for room as an ordinary system call.
+func (w *worker) send(from, to int) (int, syscall.Errno) {
+	fd, msgs, n := uintptr(w.sk.fd), uintptr(unsafe.Pointer(&w.smsgs[from])), uintptr(to-from)
+	r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, msgs, n, unix.MSG_DONTWAIT, 0, 0)
+	for e == unix.EAGAIN || e == unix.EINTR {
+		if w.sk.done.Load() {
+			return 0, e
 		}
-		w.nsent, w.errno = int(r), e
-		return true
+		r, _, e = unix.Syscall6(unix.SYS_SENDMMSG, fd, msgs, n, 0, 0, 0)
 	}
-}
-
-// doSendControl sends the mode 6 fragment described by ctlMsg.
-func (w *worker) doSendControl(fd uintptr) bool {
-	for {
-		_, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&w.ctlMsg)), unix.MSG_DONTWAIT)
-		switch e {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		}
-		w.errno = e
-		return true
-	}
+	return int(r), e
 }
 
 // run serves until the socket is closed (nil) or fails.
 func (w *worker) run() error {
+	if !w.sk.acquire() {
+		return nil
+	}
+	defer w.sk.release()
 	last := w.batch
-	for {
+	for !w.sk.done.Load() {
 		for i := range last {
 			h := &w.rmsgs[i].hdr
 			h.Namelen = unix.SizeofSockaddrInet6
@@ -235,29 +306,31 @@ func (w *worker) run() error {
 			h.Flags = 0
 			w.rmsgs[i].len = 0
 		}
-		if err := w.sk.raw.Read(w.recvFn); err != nil {
-			if errors.Is(err, net.ErrClosed) {
+		n, errno := w.recv()
+		switch {
+		case errno == unix.ENOMEM || errno == unix.ENOBUFS:
+			// Out of kernel memory is transient: the datagrams stay queued.
+			last = 0
+			continue
+		case errno != 0:
+			if w.sk.done.Load() {
 				return nil
 			}
-			return fmt.Errorf("recvmmsg: %w", err)
-		}
-		if w.errno != 0 {
-			// Out of kernel memory is transient: the datagrams stay queued.
 			// Anything else means the socket is broken.
-			if w.errno == unix.ENOMEM || w.errno == unix.ENOBUFS {
-				last = 0
-				continue
-			}
-			return fmt.Errorf("recvmmsg: %w", w.errno)
+			return fmt.Errorf("recvmmsg: %w", errno)
 		}
-		last = w.nrecv
-		if err := w.serveBatch(w.nrecv); err != nil {
-			if errors.Is(err, net.ErrClosed) {
+		last = n
+		if n == 0 {
+			continue // closed (the loop condition sees it), or shut down
+		}
+		if err := w.serveBatch(n); err != nil {
+			if err == errClosed {
 				return nil
 			}
 			return err
 		}
 	}
+	return nil
 }
 
 // serveBatch answers the n datagrams just received, stamping transmit
@@ -319,24 +392,33 @@ func (w *worker) serveBatch(n int) error {
 			putTransmitTime(w.sbuf[j*HeaderLen:(j+1)*HeaderLen], tx)
 		}
 	}
-	for w.sendFrom, w.sendTo = 0, out; w.sendFrom < w.sendTo; {
-		if err := w.sk.raw.Write(w.sendFn); err != nil {
-			return fmt.Errorf("sendmmsg: %w", err)
-		}
-		if w.errno != 0 {
+	var answered, kod uint64
+	for from := 0; from < out; {
+		sent, errno := w.send(from, out)
+		if errno != 0 || sent <= 0 {
+			if w.sk.done.Load() {
+				break
+			}
 			// The first message failed (e.g. no route): count it, go on.
 			w.c.drops[DropSendError].Add(1)
-			w.sendFrom++
+			from++
 			continue
 		}
-		for j := w.sendFrom; j < w.sendFrom+w.nsent; j++ {
+		for j := from; j < from+sent; j++ {
 			if w.sact[j] == actKoD {
-				w.c.kod.Add(1)
+				kod++
 			} else {
-				w.c.answered.Add(1)
+				answered++
 			}
 		}
-		w.sendFrom += w.nsent
+		from += sent
+	}
+	w.c.answered.Add(answered)
+	if kod != 0 {
+		w.c.kod.Add(kod)
+	}
+	if w.sk.done.Load() {
+		return errClosed
 	}
 	return nil
 }
@@ -353,7 +435,7 @@ func (w *worker) serveControl(pkt []byte, i int, cm *cmsgInfo, st *discipline.Sy
 		w.ctlIov.SetLen(n)
 		w.ctlMsg.Name, w.ctlMsg.Namelen = w.rmsgs[i].hdr.Name, w.rmsgs[i].hdr.Namelen
 		w.setSendOOB(&w.ctlMsg, w.ctlOOB[:], cm)
-		if err := w.sk.raw.Write(w.ctlFn); err != nil || w.errno != 0 {
+		if _, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(w.sk.fd), uintptr(unsafe.Pointer(&w.ctlMsg)), 0); e != 0 {
 			w.c.drops[DropSendError].Add(1)
 			return
 		}
