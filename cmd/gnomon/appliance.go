@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
@@ -54,6 +55,7 @@ func (a *appliance) run(ctx context.Context) error {
 		return err
 	}
 	defer srv.Close()
+	spareProc(len(a.srvCfg.ListenAddrs) * a.srvCfg.Workers)
 	for _, ap := range srv.Addrs() {
 		a.log.Info("serving NTP", "addr", ap.String())
 	}
@@ -112,4 +114,18 @@ func (a *appliance) run(ctx context.Context) error {
 	wg.Wait()
 	a.log.Info("stopped")
 	return first
+}
+
+// spareProc gives the Go scheduler one P more than the NTP workers. A worker
+// waits for datagrams blocked in recvmmsg; were every P held by a worker
+// (GOMAXPROCS is the CPU count, and there is a worker per CPU), the
+// runtime's monitor would take a blocked worker's P away for the other
+// goroutines, wake a thread to run them and make the worker queue for a P
+// when its datagram came: a scheduling round trip on every idle-to-busy
+// turn, and on one core stalls of tens of milliseconds under load. A spare
+// P costs nothing when idle. GOMAXPROCS is left alone if already larger.
+func spareProc(workers int) {
+	if n := workers + 1; runtime.GOMAXPROCS(0) < n {
+		runtime.GOMAXPROCS(n)
+	}
 }
