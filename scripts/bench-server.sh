@@ -4,14 +4,18 @@
 # the load generator (cmd/ntpload: 16 sockets, sendmmsg/recvmmsg) to CPU
 # $LOAD_CPU; at every offered rate the two servers are measured one after
 # the other (the first alternating), then a closed-loop ceiling for each.
-# Prints the figures; never fails on a figure.
+# The offered rates: a coarse grid (RATES), climbed until both servers are a
+# step past their edge (the first rate they lose 1% at, or the generator
+# cannot offer), then FINE-1 finer steps just below each server's edge, every
+# one of them run on both servers. Prints the figures; never fails on a figure.
 #
 # Never touches the host clock: chronyd runs with -x, gnomon with --sim.
 # Only the processes this script starts are stopped, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RATES=${RATES:-50000:350000:25000} # from:to:step, requests/s (the generator tops out near 270k/s here)
+RATES=${RATES:-50000:350000:25000} # from:to:step, requests/s (the generator tops out near 190-270k/s here)
+FINE=${FINE:-5}                     # each server's last coarse interval split in FINE (1: no fine steps)
 STEP=${STEP:-5s}                    # per rate step
 CEILING=${CEILING:-5s}              # closed-loop run per server
 SERVER_CPU=${SERVER_CPU:-0}
@@ -29,6 +33,21 @@ if [ "$ncpu" -lt 2 ]; then
   echo "bench-server: needs 2 CPUs (server and load generator apart), found $ncpu" >&2
   exit 1
 fi
+
+# One run at a time: two runs would share the ports and the CPUs and
+# measure each other.
+lock=/tmp/gnomon-bench-server.lock
+exec 9>"$lock"
+if ! flock -n 9; then
+  echo "bench-server: another bench-server run holds $lock; waiting for it (at most 10 min)" >&2
+  flock -w 600 9 || { echo "bench-server: gave up waiting for $lock" >&2; exit 1; }
+fi
+for port in "$CHRONY_PORT" "$GNOMON_PORT"; do
+  if [ -n "$(ss -Hlun "sport = :$port" 2>/dev/null)" ]; then
+    echo "bench-server: UDP port $port is already in use; set CHRONY_PORT/GNOMON_PORT" >&2
+    exit 1
+  fi
+done
 
 work=$(mktemp -d /tmp/gnomon-bench.XXXXXX)
 pids=()
@@ -92,13 +111,17 @@ echo "bench-server: $(date -u +%FT%TZ) on $(uname -m), $ncpu CPUs; server on CPU
 echo "bench-server: load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 "$work/ntpload" -target "127.0.0.1:$CHRONY_PORT" -wait-sync 30s
 "$work/ntpload" -target "127.0.0.1:$GNOMON_PORT" -wait-sync 120s
+for pid in "$chrony_pid" "$gnomon_pid"; do
+  kill -0 "$pid" 2>/dev/null || { echo "bench-server: a server exited at start; logs:" >&2; cat "$work"/*.log >&2; exit 1; }
+done
 
 read -r from to step <<<"$(tr ':' ' ' <<<"$RATES")"
 # Warm-up (discarded): first-touch page faults, socket buffers, CPU caches.
 taskset -c "$LOAD_CPU" "$work/ntpload" -target "127.0.0.1:$CHRONY_PORT" -rate "$from" -duration 1s >/dev/null
 taskset -c "$LOAD_CPU" "$work/ntpload" -target "127.0.0.1:$GNOMON_PORT" -rate "$from" -duration 1s >/dev/null
 i=0
-for ((rate = from; rate <= to; rate += step)); do
+both() { # rate: one step on each server, which goes first alternating
+  local rate=$1
   if ((i % 2 == 0)); then
     load chronyd "$CHRONY_PORT" "$chrony_pid" -rate "$rate" -duration "$STEP"
     load gnomon "$GNOMON_PORT" "$gnomon_pid" -rate "$rate" -duration "$STEP"
@@ -108,8 +131,48 @@ for ((rate = from; rate <= to; rate += step)); do
   fi
   echo "bench-server: $rate/s done"
   i=$((i + 1))
-  ((i < 40)) || break
+}
+held() { # name rate: "yes" if that step lost under 1% and the generator offered at least 97%
+  python3 - "$work/results.jsonl" "$1" "$2" <<'PY'
+import json, sys
+path, name, rate = sys.argv[1], sys.argv[2], float(sys.argv[3])
+ok = "no"
+for line in open(path):
+    l = json.loads(line)
+    if l.get("name") == name and l.get("mode") == "open" and l.get("offered_per_s") == rate:
+        ok = "yes" if l["loss"] < 0.01 and l["sent_per_s"] >= 0.97 * rate else "no"
+print(ok)
+PY
+}
+declare -A edge=()
+for ((rate = from; rate <= to && i < 40; rate += step)); do
+  both "$rate"
+  past=1
+  for name in chronyd gnomon; do
+    if [ -z "${edge[$name]:-}" ] && [ "$(held "$name" "$rate")" = no ]; then
+      edge[$name]=$rate
+    fi
+    if [ -z "${edge[$name]:-}" ] || ((rate < ${edge[$name]} + step)); then
+      past=0
+    fi
+  done
+  ((past == 0)) || break
 done
+fine=()
+for name in chronyd gnomon; do
+  e=${edge[$name]:-}
+  [ -n "$e" ] && ((e > from)) || continue
+  for ((k = 1; k < FINE; k++)); do
+    fine+=($((e - step + k * step / FINE)))
+  done
+done
+if ((${#fine[@]} > 0)); then
+  echo "bench-server: edges: chronyd ${edge[chronyd]:-none}, gnomon ${edge[gnomon]:-none}; finer steps below them"
+  for rate in $(printf '%s\n' "${fine[@]}" | sort -nu); do
+    ((i < 40)) || break
+    both "$rate"
+  done
+fi
 load chronyd "$CHRONY_PORT" "$chrony_pid" -ceiling -duration "$CEILING"
 load gnomon "$GNOMON_PORT" "$gnomon_pid" -ceiling -duration "$CEILING"
 
