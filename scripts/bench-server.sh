@@ -5,9 +5,8 @@
 # $LOAD_CPU; at every offered rate the two servers are measured one after
 # the other (the first alternating), then a closed-loop ceiling for each.
 # The offered rates: a coarse grid (RATES), climbed until both servers are a
-# step past their edge (the first rate they lose 1% at, or the generator
-# cannot offer), then FINE-1 finer steps just below each server's edge, every
-# one of them run on both servers. Prints the figures; never fails on a figure.
+# step past their edge (the first rate they lose 1% at), then FINE-1 finer
+# steps just below each server's edge, every one of them run on both servers. Prints the figures; never fails on a figure.
 #
 # Never touches the host clock: chronyd runs with -x, gnomon with --sim.
 # Only the processes this script starts are stopped, by PID.
@@ -132,15 +131,18 @@ both() { # rate: one step on each server, which goes first alternating
   echo "bench-server: $rate/s done"
   i=$((i + 1))
 }
-held() { # name rate: "yes" if that step lost under 1% and the generator offered at least 97%
-  python3 - "$work/results.jsonl" "$1" "$2" <<'PY'
+held() { # name rate: "no" if the server lost 1% or more at that step, else "yes"
+  # A step the generator could not offer in full (another process took its
+  # CPU) is no evidence against the server: the summary marks it, and it is
+  # not taken for the server's edge, which would stop the climb early.
+  /usr/bin/python3 - "$work/results.jsonl" "$1" "$2" <<'PY'
 import json, sys
 path, name, rate = sys.argv[1], sys.argv[2], float(sys.argv[3])
-ok = "no"
+ok = "yes"
 for line in open(path):
     l = json.loads(line)
     if l.get("name") == name and l.get("mode") == "open" and l.get("offered_per_s") == rate:
-        ok = "yes" if l["loss"] < 0.01 and l["sent_per_s"] >= 0.97 * rate else "no"
+        ok = "no" if l["loss"] >= 0.01 else "yes"
 print(ok)
 PY
 }
