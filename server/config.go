@@ -17,7 +17,8 @@ type Config struct {
 	// Workers is the number of sockets (SO_REUSEPORT) and goroutines per
 	// listen address.
 	Workers int
-	// BatchSize is how many datagrams one recvmmsg/sendmmsg call moves.
+	// BatchSize is how many datagrams one recvmmsg call moves; replies go
+	// out in sendmmsg calls of at most 16, each with a fresh transmit time.
 	BatchSize int
 	// RateInterval is the average interval each client address may send
 	// requests at once its burst is spent; 0 disables rate limiting.
@@ -44,7 +45,7 @@ func DefaultConfig() Config {
 	return Config{
 		ListenAddrs:       []string{"0.0.0.0:123", "[::]:123"},
 		Workers:           runtime.NumCPU(),
-		BatchSize:         32,
+		BatchSize:         64,
 		RateInterval:      2 * time.Second,
 		RateBurst:         16,
 		RateLeakLog2:      2,

@@ -37,6 +37,12 @@ const (
 	sendOOBLen = 64
 )
 
+// sendChunk is the most replies one sendmmsg carries, each chunk with its
+// own transmit time: a receive batch can be long (Config.BatchSize) to save
+// recvmmsg calls, while a reply's transmit stamp stays within some 16 sends
+// (tens of µs) of its departure.
+const sendChunk = 16
+
 // socket is one bound UDP socket. Its descriptor is blocking and kept out
 // of Go's netpoller on purpose: a descriptor in an epoll set has a waiter on
 // its wait queue for good, so every reply the kernel frees (on loopback,
@@ -386,15 +392,18 @@ func (w *worker) serveBatch(n int) error {
 	if out == 0 {
 		return nil
 	}
-	tx := ntptime.FromTime(w.s.clock.Now())
-	for j := range out {
-		if w.sact[j] == actAnswer {
-			putTransmitTime(w.sbuf[j*HeaderLen:(j+1)*HeaderLen], tx)
-		}
-	}
 	var answered, kod uint64
 	for from := 0; from < out; {
-		sent, errno := w.send(from, out)
+		// Stamp transmit times a chunk at a time, right before the chunk
+		// goes: a reply leaves at most sendChunk sends after its stamp.
+		to := min(from+sendChunk, out)
+		tx := ntptime.FromTime(w.s.clock.Now())
+		for j := from; j < to; j++ {
+			if w.sact[j] == actAnswer {
+				putTransmitTime(w.sbuf[j*HeaderLen:(j+1)*HeaderLen], tx)
+			}
+		}
+		sent, errno := w.send(from, to)
 		if errno != 0 || sent <= 0 {
 			if w.sk.done.Load() {
 				break
