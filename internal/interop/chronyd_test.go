@@ -28,11 +28,11 @@ func TestChronydReference(t *testing.T) {
 	waitSync(t, ns, "127.0.0.1:123", 30*time.Second)
 
 	r := ntpdig(t, ns, "127.0.0.1")
-	if r.stratum != 1 || r.leap != "no-leap" || !near(r.offset, 0, clientOffsetTol) {
+	if r.Stratum != 1 || r.Leap != "no-leap" || !near(r.OffsetS, 0, clientOffsetTol) {
 		t.Errorf("ntpdig: %+v", r)
 	}
 	r = ntpdate(t, ns, "127.0.0.1")
-	if r.stratum != 1 || !near(r.offset, 0, clientOffsetTol) {
+	if r.Stratum != 1 || !near(r.OffsetS, 0, clientOffsetTol) {
 		t.Errorf("ntpdate -q: %+v", r)
 	}
 	if off := chronyQ(t, ns, "127.0.0.1"); !near(off, 0, clientOffsetTol) {

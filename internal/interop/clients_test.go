@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,39 +14,14 @@ import (
 	"github.com/gnomon-ntp/gnomon/internal/testpeer"
 )
 
-// sntpResult is one line of ntpdig (and ntpdate -q, which runs ntpdig):
-// "2026-11-25 09:43:48.375059 (+0000) -0.000001 +/- 0.000210 127.0.0.1 s1 no-leap".
-type sntpResult struct {
-	offset, errBound float64
-	host             string
-	stratum          int
-	leap             string
-}
-
-var sntpLine = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \([-+]\d{4}\) ([-+]?\d+\.\d+) \+/- (\d+\.\d+) (\S+) s(\d+) (\S+)\s*$`)
-
-func parseSNTP(out string) (sntpResult, error) {
-	m := sntpLine.FindStringSubmatch(out)
-	if m == nil {
-		return sntpResult{}, fmt.Errorf("no result line in %q", out)
-	}
-	var r sntpResult
-	r.offset, _ = strconv.ParseFloat(m[1], 64)
-	r.errBound, _ = strconv.ParseFloat(m[2], 64)
-	r.host = m[3]
-	r.stratum, _ = strconv.Atoi(m[4])
-	r.leap = m[5]
-	return r, nil
-}
-
 // ntpdig queries host with ntpsec's ntpdig (never setting the clock: no -s/-S).
-func ntpdig(t *testing.T, ns *netns, args ...string) sntpResult {
+func ntpdig(t *testing.T, ns *netns, args ...string) testpeer.SNTP {
 	t.Helper()
 	stdout, stderr, err := ns.run(t, 30*time.Second, testpeer.Python3, append([]string{testpeer.Ntpdig(t), "-t", "5"}, args...)...)
 	if err != nil {
 		t.Fatalf("ntpdig %v: %v\nstdout: %s\nstderr: %s", args, err, stdout, stderr)
 	}
-	r, err := parseSNTP(stdout)
+	r, err := testpeer.ParseNtpdig(stdout)
 	if err != nil {
 		t.Fatalf("ntpdig %v: %v (stderr %q)", args, err, stderr)
 	}
@@ -57,13 +31,13 @@ func ntpdig(t *testing.T, ns *netns, args ...string) sntpResult {
 // ntpdate runs ntpsec's ntpdate shim with -q (query only: it never sets
 // the clock). The shim is a shell script running ntpdig from PATH, whose
 // first line names /usr/bin/python3.
-func ntpdate(t *testing.T, ns *netns, host string) sntpResult {
+func ntpdate(t *testing.T, ns *netns, host string) testpeer.SNTP {
 	t.Helper()
 	stdout, stderr, err := ns.run(t, 30*time.Second, testpeer.Ntpdate(t), "-q", "-t", "5", host)
 	if err != nil {
 		t.Fatalf("ntpdate -q %s: %v\nstdout: %s\nstderr: %s", host, err, stdout, stderr)
 	}
-	r, err := parseSNTP(stdout)
+	r, err := testpeer.ParseNtpdig(stdout)
 	if err != nil {
 		t.Fatalf("ntpdate -q %s: %v (stderr %q)", host, err, stderr)
 	}
@@ -170,11 +144,10 @@ func chronyQ(t *testing.T, ns *netns, addr string) float64 {
 	if err != nil {
 		t.Fatalf("chronyd -Q: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
 	}
-	m := regexp.MustCompile(`System clock wrong by ([-+]?\d+\.\d+) seconds`).FindStringSubmatch(stdout + stderr)
-	if m == nil {
+	v, ok := testpeer.ParseChronydQ(stdout + stderr)
+	if !ok {
 		t.Fatalf("chronyd -Q measured nothing:\nstdout: %s\nstderr: %s", stdout, stderr)
 	}
-	v, _ := strconv.ParseFloat(m[1], 64)
 	return v
 }
 

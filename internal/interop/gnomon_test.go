@@ -30,22 +30,22 @@ func TestGnomonInterop(t *testing.T) {
 
 	t.Run("ntpdig", func(t *testing.T) {
 		r := ntpdig(t, ns, "127.0.0.1")
-		if r.stratum != 1 || r.leap != "no-leap" || r.host != "127.0.0.1" {
-			t.Errorf("ntpdig: stratum %d leap %s host %s, want 1 no-leap 127.0.0.1", r.stratum, r.leap, r.host)
+		if r.Stratum != 1 || r.Leap != "no-leap" || r.Host != "127.0.0.1" {
+			t.Errorf("ntpdig: stratum %d leap %s host %s, want 1 no-leap 127.0.0.1", r.Stratum, r.Leap, r.Host)
 		}
-		if !near(r.offset, 0, clientOffsetTol) {
-			t.Errorf("ntpdig offset %g s, want within %g s", r.offset, clientOffsetTol)
+		if !near(r.OffsetS, 0, clientOffsetTol) {
+			t.Errorf("ntpdig offset %g s, want within %g s", r.OffsetS, clientOffsetTol)
 		}
 	})
 	t.Run("ntpdig_ipv6", func(t *testing.T) {
 		r := ntpdig(t, ns, "-6", "::1")
-		if r.stratum != 1 || r.leap != "no-leap" || !near(r.offset, 0, clientOffsetTol) {
+		if r.Stratum != 1 || r.Leap != "no-leap" || !near(r.OffsetS, 0, clientOffsetTol) {
 			t.Errorf("ntpdig ::1: %+v", r)
 		}
 	})
 	t.Run("ntpdate", func(t *testing.T) {
 		r := ntpdate(t, ns, "127.0.0.1")
-		if r.stratum != 1 || r.leap != "no-leap" || !near(r.offset, 0, clientOffsetTol) {
+		if r.Stratum != 1 || r.Leap != "no-leap" || !near(r.OffsetS, 0, clientOffsetTol) {
 			t.Errorf("ntpdate -q: %+v", r)
 		}
 	})
