@@ -56,30 +56,14 @@ func DefaultFilterConfig() FilterConfig {
 
 func (c FilterConfig) withDefaults() FilterConfig {
 	d := DefaultFilterConfig()
-	if c.Window == 0 {
-		c.Window = d.Window
-	}
-	if c.MinSamples == 0 {
-		c.MinSamples = d.MinSamples
-	}
-	if c.K == 0 {
-		c.K = d.K
-	}
-	if c.MinThreshold == 0 {
-		c.MinThreshold = d.MinThreshold
-	}
-	if c.RelThreshold == 0 {
-		c.RelThreshold = d.RelThreshold
-	}
-	if c.Agree == 0 {
-		c.Agree = d.Agree
-	}
-	if c.MaxRejects == 0 {
-		c.MaxRejects = d.MaxRejects
-	}
-	if c.MaxGap == 0 {
-		c.MaxGap = d.MaxGap
-	}
+	orDefault(&c.Window, d.Window)
+	orDefault(&c.MinSamples, d.MinSamples)
+	orDefault(&c.K, d.K)
+	orDefault(&c.MinThreshold, d.MinThreshold)
+	orDefault(&c.RelThreshold, d.RelThreshold)
+	orDefault(&c.Agree, d.Agree)
+	orDefault(&c.MaxRejects, d.MaxRejects)
+	orDefault(&c.MaxGap, d.MaxGap)
 	return c
 }
 

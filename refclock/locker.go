@@ -96,33 +96,15 @@ func DefaultLockerConfig() LockerConfig {
 // withDefaults fills zero fields from DefaultLockerConfig.
 func (c LockerConfig) withDefaults() LockerConfig {
 	d := DefaultLockerConfig()
-	if c.NMEADelay == 0 {
-		c.NMEADelay = d.NMEADelay
-	}
-	if c.MaxNMEADelay == 0 {
-		c.MaxNMEADelay = d.MaxNMEADelay
-	}
-	if c.PPSErr == 0 {
-		c.PPSErr = DefaultPPSErr
-	}
-	if c.NMEAErr == 0 {
-		c.NMEAErr = d.NMEAErr
-	}
-	if c.LockCount == 0 {
-		c.LockCount = d.LockCount
-	}
-	if c.RelockAfter == 0 {
-		c.RelockAfter = d.RelockAfter
-	}
-	if c.MaxCoast == 0 {
-		c.MaxCoast = d.MaxCoast
-	}
-	if c.GridTolerance == 0 {
-		c.GridTolerance = d.GridTolerance
-	}
-	if c.PulseTimeout == 0 {
-		c.PulseTimeout = d.PulseTimeout
-	}
+	orDefault(&c.NMEADelay, d.NMEADelay)
+	orDefault(&c.MaxNMEADelay, d.MaxNMEADelay)
+	orDefault(&c.PPSErr, DefaultPPSErr)
+	orDefault(&c.NMEAErr, d.NMEAErr)
+	orDefault(&c.LockCount, d.LockCount)
+	orDefault(&c.RelockAfter, d.RelockAfter)
+	orDefault(&c.MaxCoast, d.MaxCoast)
+	orDefault(&c.GridTolerance, d.GridTolerance)
+	orDefault(&c.PulseTimeout, d.PulseTimeout)
 	return c
 }
 

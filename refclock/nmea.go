@@ -50,9 +50,7 @@ func (c NMEAConfig) withDefaults() NMEAConfig {
 	if c.Pivot.IsZero() {
 		c.Pivot = d.Pivot
 	}
-	if c.MaxLineLen == 0 {
-		c.MaxLineLen = d.MaxLineLen
-	}
+	orDefault(&c.MaxLineLen, d.MaxLineLen)
 	if c.Talkers == nil {
 		c.Talkers = d.Talkers
 	}

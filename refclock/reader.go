@@ -104,12 +104,8 @@ func DefaultReopenConfig() ReopenConfig {
 
 func (c ReopenConfig) withDefaults() ReopenConfig {
 	d := DefaultReopenConfig()
-	if c.MinBackoff == 0 {
-		c.MinBackoff = d.MinBackoff
-	}
-	if c.MaxBackoff == 0 {
-		c.MaxBackoff = d.MaxBackoff
-	}
+	orDefault(&c.MinBackoff, d.MinBackoff)
+	orDefault(&c.MaxBackoff, d.MaxBackoff)
 	return c
 }
 

@@ -37,3 +37,12 @@ type Sample struct {
 	// RefID is "PPS" for a pulse-locked sample, "GPS" for NMEA alone.
 	RefID string
 }
+
+// orDefault sets *v to d when *v is its type's zero value: config fields
+// left zero take their defaults.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
