@@ -177,7 +177,7 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		reference:   ref,
 		afterListen: func() error { return dev.drop(log, userName, uid, gid) },
 		status: func(ctx context.Context, state func() *discipline.SyncState) error {
-			return logStatus(ctx, log, slog.LevelDebug, time.Minute, state)
+			return logStatus(ctx, log, slog.LevelDebug, time.Minute, state, nil)
 		},
 	}
 	err = a.run(ctx)
@@ -196,8 +196,9 @@ func boardKey(cfg *config.Config, key string) string {
 	return key
 }
 
-// logStatus logs the served state every interval at level.
-func logStatus(ctx context.Context, log *slog.Logger, level slog.Level, every time.Duration, state func() *discipline.SyncState) error {
+// logStatus logs the served state every interval at level, with the
+// attributes extra returns (nil: none).
+func logStatus(ctx context.Context, log *slog.Logger, level slog.Level, every time.Duration, state func() *discipline.SyncState, extra func() []any) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -205,10 +206,16 @@ func logStatus(ctx context.Context, log *slog.Logger, level slog.Level, every ti
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if st := state(); st != nil {
-				log.Log(ctx, level, "status", "stratum", st.Stratum, "refid", st.RefID, "synced", st.Synced,
-					"offset_est", st.OffsetEst, "freq_ppb", fmt.Sprintf("%.1f", st.FreqPPB))
+			st := state()
+			if st == nil {
+				continue
 			}
+			args := []any{"stratum", st.Stratum, "refid", st.RefID, "synced", st.Synced,
+				"offset_est", st.OffsetEst, "freq_ppb", fmt.Sprintf("%.1f", st.FreqPPB)}
+			if extra != nil {
+				args = append(args, extra()...)
+			}
+			log.Log(ctx, level, "status", args...)
 		}
 	}
 }

@@ -111,32 +111,15 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		a.afterListen = func() error { return dropTo(log, f.user, uid, gid) }
 	}
 	a.status = func(ctx context.Context, state func() *discipline.SyncState) error {
-		return simStatus(ctx, log, clk, state)
+		// clock_minus_host: how far the simulated clock really is from
+		// true (host) time.
+		return logStatus(ctx, log, slog.LevelInfo, simStatusEvery, state, func() []any {
+			return []any{"clock_minus_host", time.Duration(clk.TrueOffset(time.Now()) * 1e9)}
+		})
 	}
 	err = a.run(ctx)
 	if !a.started {
 		serial.Close()
 	}
 	return err
-}
-
-// simStatus logs, every simStatusEvery, what the server would say and how far
-// the simulated clock really is from true (host) time.
-func simStatus(ctx context.Context, log *slog.Logger, clk *discipline.SimClock, state func() *discipline.SyncState) error {
-	t := time.NewTicker(simStatusEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			st := state()
-			if st == nil {
-				continue
-			}
-			log.Info("status", "stratum", st.Stratum, "refid", st.RefID, "synced", st.Synced,
-				"offset_est", st.OffsetEst, "freq_ppb", fmt.Sprintf("%.1f", st.FreqPPB),
-				"clock_minus_host", time.Duration(clk.TrueOffset(time.Now())*1e9))
-		}
-	}
 }
