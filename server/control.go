@@ -346,6 +346,19 @@ func quoted(b []byte, s string) []byte {
 
 // systemVars are association 0's variables, in ntpd's order and units
 // (delays and offsets in ms, frequency in ppm).
+// appendRefID and appendRefTime serve the refid and reftime variables of
+// both the system and the peer association: the refclock is the system peer.
+func appendRefID(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+	return append(b, refIDOf(st)...)
+}
+
+func appendRefTime(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
+	if st == nil {
+		return appendTimestamp(b, time.Time{})
+	}
+	return appendTimestamp(b, st.RefTime)
+}
+
 var systemVars = []controlVar{
 	{"version", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte {
 		return quoted(b, i.version)
@@ -375,15 +388,8 @@ var systemVars = []controlVar{
 	{"rootdisp", func(b []byte, st *discipline.SyncState, now time.Time, _ *controlInfo) []byte {
 		return appendMs(b, rootDispOf(st, now))
 	}},
-	{"refid", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return append(b, refIDOf(st)...)
-	}},
-	{"reftime", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if st == nil {
-			return appendTimestamp(b, time.Time{})
-		}
-		return appendTimestamp(b, st.RefTime)
-	}},
+	{"refid", appendRefID},
+	{"reftime", appendRefTime},
 	{"clock", func(b []byte, _ *discipline.SyncState, now time.Time, _ *controlInfo) []byte {
 		return appendTimestamp(b, now)
 	}},
@@ -447,15 +453,8 @@ var peerVars = []controlVar{
 	}},
 	{"rootdelay", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, 0) }},
 	{"rootdisp", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, 0) }},
-	{"refid", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return append(b, refIDOf(st)...)
-	}},
-	{"reftime", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if st == nil {
-			return appendTimestamp(b, time.Time{})
-		}
-		return appendTimestamp(b, st.RefTime)
-	}},
+	{"refid", appendRefID},
+	{"reftime", appendRefTime},
 	{"rec", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
 		if st == nil {
 			return appendTimestamp(b, time.Time{})
