@@ -17,11 +17,7 @@ import (
 
 // openPTY returns a raw-mode pseudo-terminal's master and its slave's path.
 func openPTY(t *testing.T) (*os.File, string) {
-	p, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := pty.OpenTest(t)
 	return p.Master, p.Path
 }
 
