@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/pps"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 func BenchmarkParserLine(b *testing.B) {
@@ -30,6 +31,6 @@ func BenchmarkFilterAdd(b *testing.B) {
 	f := NewFilter(FilterConfig{})
 	b.ReportAllocs()
 	for k := 0; b.Loop(); k++ {
-		f.Add(Sample{Local: t0.Add(time.Duration(k) * time.Second), Offset: time.Duration(k%7) * time.Microsecond})
+		f.Add(source.Sample{Local: t0.Add(time.Duration(k) * time.Second), Offset: time.Duration(k%7) * time.Microsecond})
 	}
 }

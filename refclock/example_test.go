@@ -9,6 +9,7 @@ import (
 
 	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // Wiring the refclock on a board: the serial port behind a ReopenReader (so
@@ -30,7 +31,7 @@ func ExampleRun() {
 	defer serial.Close()
 
 	var pulses pps.Source // e.g. pps.OpenKernel("/dev/pps0", false); nil runs on NMEA alone
-	samples := make(chan refclock.Sample, 16)
+	samples := make(chan source.Sample, 16)
 	go func() {
 		for s := range samples {
 			_ = s // discipline loop Update(s)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // FilterConfig tunes the PPS outlier filter.
@@ -129,8 +131,8 @@ type FilterStats struct {
 // and not safe for concurrent use.
 type Filter struct {
 	cfg   FilterConfig
-	win   []Sample // accepted, oldest first
-	run   []Sample // consecutive rejections, oldest first
+	win   []source.Sample // accepted, oldest first
+	run   []source.Sample // consecutive rejections, oldest first
 	stats FilterStats
 
 	// scratch buffers
@@ -151,7 +153,7 @@ func (f *Filter) Reset() {
 
 // Add judges s: it returns true if s should be used, false if it is a gross
 // outlier to drop.
-func (f *Filter) Add(s Sample) bool {
+func (f *Filter) Add(s source.Sample) bool {
 	if n := len(f.win); n > 0 {
 		if gap := s.Local.Sub(f.win[n-1].Local); gap > f.cfg.MaxGap || gap <= 0 {
 			f.Reset()
@@ -167,7 +169,7 @@ func (f *Filter) Add(s Sample) bool {
 	}
 	f.run = append(f.run, s)
 	if len(f.run) >= f.cfg.MaxRejects || (len(f.run) >= f.cfg.Agree && f.runAgrees(thr)) {
-		run := append([]Sample(nil), f.run[len(f.run)-min(len(f.run), f.cfg.Agree):]...)
+		run := append([]source.Sample(nil), f.run[len(f.run)-min(len(f.run), f.cfg.Agree):]...)
 		f.Reset()
 		// The earlier members were dropped (and counted) already; they seed
 		// the new window.
@@ -178,7 +180,7 @@ func (f *Filter) Add(s Sample) bool {
 	return false
 }
 
-func (f *Filter) accept(s Sample) bool {
+func (f *Filter) accept(s source.Sample) bool {
 	if len(f.win) == f.cfg.Window {
 		copy(f.win, f.win[1:])
 		f.win = f.win[:len(f.win)-1]
@@ -225,14 +227,14 @@ func (f *Filter) runAgrees(thr float64) bool {
 // line through the medians of its older and newer halves (Tukey's resistant
 // line), O(N log N) where Theil-Sen would be O(N^2 log N). ts and offs are
 // scratch buffers.
-func slopeOf(w []Sample, ts, offs *[]float64) float64 {
+func slopeOf(w []source.Sample, ts, offs *[]float64) float64 {
 	n := len(w)
 	if n < 2 {
 		return 0
 	}
 	h := n / 2
 	t0 := w[0].Local
-	half := func(w []Sample) (t, off float64) {
+	half := func(w []source.Sample) (t, off float64) {
 		*ts, *offs = (*ts)[:0], (*offs)[:0]
 		for _, s := range w {
 			*ts = append(*ts, s.Local.Sub(t0).Seconds())

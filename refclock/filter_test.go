@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // filterRun feeds n samples, one a second, with offset(k) and returns which
@@ -12,7 +15,7 @@ import (
 func filterRun(f *Filter, n int, offset func(k int) time.Duration) []bool {
 	acc := make([]bool, n)
 	for k := 0; k < n; k++ {
-		acc[k] = f.Add(Sample{Local: t0.Add(time.Duration(k) * time.Second), Offset: offset(k), RefID: RefIDPPS})
+		acc[k] = f.Add(source.Sample{Local: t0.Add(time.Duration(k) * time.Second), Offset: offset(k), Kind: source.KindPPS, RefID: ntp.RefIDPPS})
 	}
 	return acc
 }
@@ -177,7 +180,7 @@ func TestFilterGapResets(t *testing.T) {
 	f := NewFilter(FilterConfig{})
 	filterRun(f, 20, func(int) time.Duration { return 0 })
 	// An hour later the clock has drifted by 150 µs: accepted, not an outlier.
-	if !f.Add(Sample{Local: t0.Add(time.Hour), Offset: 150 * time.Microsecond}) {
+	if !f.Add(source.Sample{Local: t0.Add(time.Hour), Offset: 150 * time.Microsecond}) {
 		t.Error("sample after a gap rejected")
 	}
 	if st := f.Stats(); st.Resets != 1 || st.Accepted != 21 {
@@ -229,7 +232,7 @@ func TestFilterClosedLoop(t *testing.T) {
 			for k := 0; k < 2000; k++ {
 				off := -x + rng.NormFloat64()*tc.sigma // reference - local
 				local := t0.Add(time.Duration(k)*time.Second + time.Duration(x*1e9))
-				if !f.Add(Sample{Local: local, Offset: time.Duration(off * 1e9), RefID: RefIDPPS}) {
+				if !f.Add(source.Sample{Local: local, Offset: time.Duration(off * 1e9), Kind: source.KindPPS, RefID: ntp.RefIDPPS}) {
 					drop++
 					x += freq - integ
 					continue

@@ -6,15 +6,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/pps"
-)
-
-// RefID values carried by Samples.
-const (
-	// RefIDPPS marks a sample from a pulse numbered by NMEA.
-	RefIDPPS = "PPS"
-	// RefIDGPS marks a sample from NMEA alone (milliseconds good).
-	RefIDGPS = "GPS"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // LockerConfig tunes the pairing of pulses with NMEA seconds. A zero field
@@ -170,7 +164,7 @@ type LockerStats struct {
 	Renumbered, LeapSeconds uint64
 	// LockGained and LockLost count transitions of Locked.
 	LockGained, LockLost uint64
-	// PPSSamples and GPSSamples count samples returned by RefID.
+	// PPSSamples and GPSSamples count samples returned by kind.
 	PPSSamples, GPSSamples uint64
 }
 
@@ -288,14 +282,14 @@ func (l *Locker) loseLock() { l.locked, l.agree = false, 0 }
 // then refers to that previous pulse, a second old; none is given if the
 // local clock was evidently stepped since); the new pulse waits for its
 // sentence.
-func (l *Locker) AddEdge(e pps.Edge) (Sample, bool) {
+func (l *Locker) AddEdge(e pps.Edge) (source.Sample, bool) {
 	if !e.Assert {
 		l.stats.ClearEdges++
-		return Sample{}, false
+		return source.Sample{}, false
 	}
 	l.stats.Edges++
 	defer l.track()
-	var s Sample
+	var s source.Sample
 	var ok bool
 	if l.seenEdge && !l.resolved {
 		l.resolved = true
@@ -400,12 +394,12 @@ func (l *Locker) link(prev pulse, e pps.Edge) (n int64, sure, ok bool) {
 // AddTime takes one NMEA time message. It returns a PPS sample for the pulse
 // the message follows once that pulse is numbered, or a GPS sample when no
 // pulses arrive.
-func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
+func (l *Locker) AddTime(m TimeMsg) (source.Sample, bool) {
 	l.stats.Times++
 	defer l.track()
 	if !m.Valid && !l.cfg.AcceptInvalid {
 		l.stats.Invalid++
-		return Sample{}, false
+		return source.Sample{}, false
 	}
 	label := m.UTC.Truncate(time.Second)
 	if !l.seenEdge || m.Received.Sub(l.chain.t) > l.cfg.PulseTimeout {
@@ -415,11 +409,11 @@ func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
 	d := m.Received.Sub(l.chain.t)
 	if d < 0 || d > l.cfg.MaxNMEADelay {
 		l.stats.Stale++
-		return Sample{}, false
+		return source.Sample{}, false
 	}
 	if l.resolved {
 		l.stats.Duplicate++
-		return Sample{}, false
+		return source.Sample{}, false
 	}
 	l.resolved = true
 	if !l.chainOK {
@@ -463,11 +457,11 @@ func (l *Locker) AddTime(m TimeMsg) (Sample, bool) {
 		l.stats.Coasted++
 		return l.emit()
 	}
-	return Sample{}, false
+	return source.Sample{}, false
 }
 
 // anchor starts the chain at the latest pulse with the sentence's label.
-func (l *Locker) anchor(label time.Time, d time.Duration) (Sample, bool) {
+func (l *Locker) anchor(label time.Time, d time.Duration) (source.Sample, bool) {
 	l.loseLock()
 	l.chain.label, l.chainOK, l.verified = label, true, true
 	l.confirm(d)
@@ -486,25 +480,39 @@ func (l *Locker) confirm(d time.Duration) {
 }
 
 // emit returns the latest pulse's sample if locked and verified.
-func (l *Locker) emit() (Sample, bool) {
+func (l *Locker) emit() (source.Sample, bool) {
 	if !l.Locked() || !l.verified {
-		return Sample{}, false
+		return source.Sample{}, false
 	}
 	l.stats.PPSSamples++
 	return l.sample(l.chain), true
 }
 
 // sample is the pulse sample for a numbered pulse: reference - local.
-func (l *Locker) sample(p pulse) Sample {
+func (l *Locker) sample(p pulse) source.Sample {
 	ref := p.label.Add(l.cfg.EdgeDelay)
-	return Sample{Local: p.t, Offset: ref.Sub(p.t), Err: l.cfg.PPSErr, RefID: RefIDPPS}
+	return l.refSample(source.KindPPS, p.t, ref.Sub(p.t), l.cfg.PPSErr)
 }
 
-func (l *Locker) gpsSample(label, rx time.Time) Sample {
+func (l *Locker) gpsSample(label, rx time.Time) source.Sample {
 	l.stats.GPSSamples++
 	d, _ := l.NMEADelay()
-	return Sample{Local: rx, Offset: label.Add(d).Sub(rx), Err: l.cfg.NMEAErr, RefID: RefIDGPS}
+	return l.refSample(source.KindGPS, rx, label.Add(d).Sub(rx), l.cfg.NMEAErr)
 }
+
+// refSample is a sample of the refclock: stratum 0 behind it, no delay, an
+// error bound of ErrorBoundSigmas times its sigma.
+func (l *Locker) refSample(kind source.Kind, local time.Time, off, sigma time.Duration) source.Sample {
+	id := ntp.RefIDPPS
+	if kind == source.KindGPS {
+		id = ntp.RefIDGPS
+	}
+	return source.Sample{Source: source.RefclockID, Kind: kind, Local: local, Offset: off,
+		Sigma: sigma, ErrorBound: ErrorBoundSigmas * sigma, RefID: id}
+}
+
+// ErrorBoundSigmas is how many sigmas a refclock sample's ErrorBound spans.
+const ErrorBoundSigmas = 3
 
 // learnDelay averages the pulse-to-sentence delay (exponentially, over
 // about 16 seconds) for use in GPS samples when pulses stop.

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/pps"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // t0 is true UTC at pulse 0 of every scenario.
@@ -25,12 +27,12 @@ type scenario struct {
 	noPulse   func(k int) bool
 	seqCounts bool
 	noMsg     func(k int) bool
-	msgDelay  func(k int) time.Duration         // default 200 ms
-	label     func(k int) time.Time             // default t0 + k s
-	step      func(k int) time.Duration         // local clock step applied just before pulse k
-	msgHook   func(k int, m *TimeMsg)           // last edits to the message
-	edgeHook  func(k int, e *pps.Edge)          // last edits to the edge
-	onEvent   func(ev event, s Sample, ok bool) // debugging hook
+	msgDelay  func(k int) time.Duration                // default 200 ms
+	label     func(k int) time.Time                    // default t0 + k s
+	step      func(k int) time.Duration                // local clock step applied just before pulse k
+	msgHook   func(k int, m *TimeMsg)                  // last edits to the message
+	edgeHook  func(k int, e *pps.Edge)                 // last edits to the edge
+	onEvent   func(ev event, s source.Sample, ok bool) // debugging hook
 }
 
 type event struct {
@@ -41,7 +43,7 @@ type event struct {
 
 // run feeds the scenario to l and returns the samples with the true offset
 // (reference - local) each should equal.
-func (sc scenario) run(t *testing.T, l *Locker) (samples []Sample, want []time.Duration) {
+func (sc scenario) run(t *testing.T, l *Locker) (samples []source.Sample, want []time.Duration) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(sc.seed, 7))
 	var step time.Duration
@@ -90,7 +92,7 @@ func (sc scenario) run(t *testing.T, l *Locker) (samples []Sample, want []time.D
 	}
 	nEdges := 0
 	for _, ev := range evs {
-		var s Sample
+		var s source.Sample
 		var ok bool
 		if ev.edge != nil {
 			s, ok = l.AddEdge(*ev.edge)
@@ -106,7 +108,7 @@ func (sc scenario) run(t *testing.T, l *Locker) (samples []Sample, want []time.D
 		}
 		samples = append(samples, s)
 		w := s.Offset // GPS samples are checked by the caller
-		for i := nEdges - 1; i >= 0 && s.RefID == RefIDPPS; i-- {
+		for i := nEdges - 1; i >= 0 && s.RefID == ntp.RefIDPPS; i-- {
 			if truths[i].local.Equal(s.Local) {
 				w = truths[i].off
 				break
@@ -118,10 +120,10 @@ func (sc scenario) run(t *testing.T, l *Locker) (samples []Sample, want []time.D
 }
 
 // checkPPS fails if any PPS sample is further than tol from the truth.
-func checkPPS(t *testing.T, samples []Sample, want []time.Duration, tol time.Duration) {
+func checkPPS(t *testing.T, samples []source.Sample, want []time.Duration, tol time.Duration) {
 	t.Helper()
 	for i, s := range samples {
-		if s.RefID != RefIDPPS {
+		if s.RefID != ntp.RefIDPPS {
 			continue
 		}
 		if d := (s.Offset - want[i]).Abs(); d > tol {
@@ -139,7 +141,7 @@ func TestLockerSign(t *testing.T) {
 		t.Fatalf("got %d samples, want 4 (first pulse only starts the lock)", len(samples))
 	}
 	for _, s := range samples {
-		if s.Offset != time.Millisecond || s.RefID != RefIDPPS || s.Err != DefaultPPSErr {
+		if s.Offset != time.Millisecond || s.RefID != ntp.RefIDPPS || s.Sigma != DefaultPPSErr {
 			t.Errorf("sample %+v: want Offset +1ms RefID PPS Err %v", s, DefaultPPSErr)
 		}
 	}
@@ -422,7 +424,7 @@ func TestLockerScenarios(t *testing.T) {
 			}
 			pps := 0
 			for _, s := range samples {
-				if s.RefID == RefIDPPS {
+				if s.RefID == ntp.RefIDPPS {
 					pps++
 				}
 			}
@@ -530,7 +532,7 @@ func TestLockerNMEAOnly(t *testing.T) {
 		utc := t0.Add(time.Duration(k) * time.Second)
 		rx := utc.Add(253 * time.Millisecond)
 		s, ok := l.AddTime(TimeMsg{UTC: utc, Received: rx, Valid: true})
-		if !ok || s.RefID != RefIDGPS || s.Offset != -3*time.Millisecond || !s.Local.Equal(rx) || s.Err != 10*time.Millisecond {
+		if !ok || s.RefID != ntp.RefIDGPS || s.Offset != -3*time.Millisecond || !s.Local.Equal(rx) || s.Sigma != 10*time.Millisecond {
 			t.Fatalf("second %d: %+v %v", k, s, ok)
 		}
 	}
@@ -548,11 +550,11 @@ func TestLockerFallsBackToNMEAAndLearnsDelay(t *testing.T) {
 		s, ok := l.AddTime(TimeMsg{UTC: utc, Received: utc.Add(180 * time.Millisecond), Valid: true})
 		switch {
 		case k >= 1 && k < 30:
-			if !ok || s.RefID != RefIDPPS {
+			if !ok || s.RefID != ntp.RefIDPPS {
 				t.Fatalf("second %d: want PPS sample, got %+v %v", k, s, ok)
 			}
 		case k >= 33:
-			if !ok || s.RefID != RefIDGPS || s.Offset != 0 {
+			if !ok || s.RefID != ntp.RefIDGPS || s.Offset != 0 {
 				t.Fatalf("second %d: want GPS sample with offset 0, got %+v %v", k, s, ok)
 			}
 		}
@@ -612,7 +614,7 @@ func FuzzLocker(f *testing.F) {
 		var seq uint64
 		for i := 0; i+1 < len(ops); i += 2 {
 			arg := time.Duration(ops[i+1])
-			var s Sample
+			var s source.Sample
 			var ok bool
 			switch ops[i] % 4 {
 			case 0: // an edge arg*10 ms after the previous event
@@ -630,7 +632,7 @@ func FuzzLocker(f *testing.F) {
 			case 3: // the clock steps by arg-128 x 10 ms
 				local = local.Add((arg - 128) * 10 * time.Millisecond)
 			}
-			if ok && s.RefID == RefIDPPS && !edges[s.Local] {
+			if ok && s.RefID == ntp.RefIDPPS && !edges[s.Local] {
 				t.Fatalf("PPS sample for a pulse never given: %+v", s)
 			}
 		}
@@ -649,7 +651,7 @@ func TestLockerRandomFaults(t *testing.T) {
 		samples, want := sc.run(t, l)
 		bad := 0
 		for i, s := range samples {
-			if s.RefID == RefIDPPS && (s.Offset-want[i]).Abs() > 20*time.Microsecond {
+			if s.RefID == ntp.RefIDPPS && (s.Offset-want[i]).Abs() > 20*time.Microsecond {
 				bad++
 			}
 		}

@@ -10,7 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/pps"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // Config gathers the refclock settings. Zero fields take defaults.
@@ -47,8 +49,16 @@ func (c Config) Validate() error {
 type Status struct {
 	// Locked: pulses are numbered and PPS samples flow.
 	Locked bool
-	// RefID of the last sample sent ("PPS", "GPS"), empty before any.
-	RefID string
+	// RefID of the last sample sent (ntp.RefIDPPS, ntp.RefIDGPS), zero
+	// before any.
+	RefID ntp.RefID
+	// Last is the last sample sent.
+	Last source.Sample
+	// Receiver is what the last time message said.
+	Receiver Receiver
+	// LastEdge is the local timestamp of the last PPS edge read (zero
+	// before any).
+	LastEdge time.Time
 	// NMEADelay is the pulse-to-sentence delay used for GPS samples and
 	// whether it was learned from pulses.
 	NMEADelay        time.Duration
@@ -59,6 +69,8 @@ type Status struct {
 	Filter FilterStats
 	// Sent counts samples delivered on out.
 	Sent uint64
+	// Reopen counts the serial port's reopens (under a Device).
+	Reopen ReopenStats
 }
 
 // RefClock is the refclock I/O edge: it reads NMEA and pulses in their own
@@ -104,7 +116,7 @@ func (rc *RefClock) Status() Status {
 // clock the pulses are stamped with. Run does not wait for a Read blocked in
 // nmea (a ReopenReader is closed by ctx) and does not close pulses. Call Run
 // once per RefClock.
-func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, now func() time.Time, out chan<- Sample) error {
+func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, now func() time.Time, out chan<- source.Sample) error {
 	if nmea == nil || now == nil || out == nil {
 		return errors.New("refclock: Run needs an NMEA reader, a clock and an output channel")
 	}
@@ -117,8 +129,8 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 	if lcfg.PPSErr == 0 && pulses != nil {
 		lcfg.PPSErr = pulses.Precision()
 	}
-	locker := NewLocker(lcfg)
-	filter := NewFilter(rc.cfg.Filter)
+	pipe := NewPipeline(lcfg, rc.cfg.Filter, rc.cfg.NoFilter)
+	locker := pipe.Locker()
 	reader := NewNMEAReader(nmea, rc.cfg.NMEA, now)
 	rc.nmea.Store(reader.Stats())
 
@@ -155,14 +167,14 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 		st.Locked = locker.Locked()
 		st.NMEADelay, st.NMEADelayLearned = locker.NMEADelay()
 		st.Locker = locker.Stats()
-		st.Filter = filter.Stats()
+		st.Filter = pipe.Filter().Stats()
 		s := st
 		rc.status.Store(&s)
 	}
 	for {
-		var s Sample
+		var s source.Sample
 		var ok bool
-		wasLocked, before := locker.Locked(), locker.Stats()
+		var ev PipelineEvent
 		select {
 		case <-ctx.Done():
 			return nil
@@ -179,25 +191,19 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 			edges, ppsErr = nil, nil
 			continue
 		case m := <-msgs:
-			s, ok = locker.AddTime(m)
+			st.Receiver = Receiver{Time: m.UTC, Received: m.Received, Valid: m.Valid, Fix: m.Fix, Sats: m.Sats, Sentence: m.Sentence}
+			s, ok, ev = pipe.AddTime(m)
 		case e := <-edges:
-			s, ok = locker.AddEdge(e)
+			st.LastEdge = e.Time
+			s, ok, ev = pipe.AddEdge(e)
 		}
-		switch locked := locker.Locked(); {
-		case locked && !wasLocked:
-			filter.Reset() // a new numbering may have stepped the offsets
+		switch ev {
+		case NumberingLocked:
 			rc.log.Info("pps locked to nmea", "offset", s.Offset)
-		case !locked && wasLocked:
+		case NumberingLost:
 			rc.log.Warn("pps lock lost", "stats", fmt.Sprintf("%+v", locker.Stats()))
-		case locker.Stats().Renumbered != before.Renumbered:
-			filter.Reset()
+		case NumberingAdopted:
 			rc.log.Warn("receiver changed its second numbering; adopted", "offset", s.Offset)
-		}
-		// Steps are left to the filter (a run of agreeing rejections): a
-		// user-space GPIO stamp's millisecond tail looks like a step to
-		// the Locker, and resetting on it would let the outlier through.
-		if ok && s.RefID == RefIDPPS && !rc.cfg.NoFilter && !filter.Add(s) {
-			ok = false
 		}
 		if ok {
 			if s.RefID != st.RefID {
@@ -207,6 +213,7 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 			case out <- s:
 				st.Sent++
 				st.RefID = s.RefID
+				st.Last = s
 			case <-ctx.Done():
 				return nil
 			}
@@ -216,7 +223,7 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 }
 
 // Run is New(cfg, log) followed by RefClock.Run.
-func Run(ctx context.Context, cfg Config, nmea io.Reader, pulses pps.Source, now func() time.Time, out chan<- Sample, log *slog.Logger) error {
+func Run(ctx context.Context, cfg Config, nmea io.Reader, pulses pps.Source, now func() time.Time, out chan<- source.Sample, log *slog.Logger) error {
 	rc, err := New(cfg, log)
 	if err != nil {
 		return err

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/pps"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // fakeNow is a goroutine-safe settable local clock.
@@ -45,7 +47,7 @@ type harness struct {
 	clock  fakeNow
 	edges  chan pps.Edge
 	nmeaW  *io.PipeWriter
-	out    chan Sample
+	out    chan source.Sample
 	done   chan error
 	cancel context.CancelFunc
 	seq    uint64
@@ -53,7 +55,7 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, withPPS bool) *harness {
-	h := &harness{t: t, edges: make(chan pps.Edge), out: make(chan Sample, 1000), done: make(chan error, 1)}
+	h := &harness{t: t, edges: make(chan pps.Edge), out: make(chan source.Sample, 1000), done: make(chan error, 1)}
 	rc, err := New(Config{}, slog.New(slog.NewTextHandler(&h.log, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -122,12 +124,12 @@ func TestRunPPSEndToEnd(t *testing.T) {
 	// The sentence of pulse 25 names the second pulse 24's wrong one did;
 	// the parser reports each second once, so pulse 25 coasts too.
 	if st.Sent != n-2 || !st.Locked || st.Locker.Disagree != 5 || st.Locker.Coasted != 6 ||
-		st.RefID != RefIDPPS || st.Filter.Rejected != 1 {
+		st.RefID != ntp.RefIDPPS || st.Filter.Rejected != 1 {
 		t.Fatalf("status %+v", st)
 	}
 	for i := 0; i < n-2; i++ {
 		s := <-h.out
-		if s.Offset != time.Millisecond || s.RefID != RefIDPPS || s.Err != 2*time.Microsecond {
+		if s.Offset != time.Millisecond || s.RefID != ntp.RefIDPPS || s.Sigma != 2*time.Microsecond {
 			t.Errorf("sample %d: %+v, want +1ms PPS with the source's 2µs precision", i, s)
 		}
 	}
@@ -142,11 +144,11 @@ func TestRunPPSEndToEnd(t *testing.T) {
 	}
 	st = h.rc.Status()
 	// The late pulse 30 moved the learned delay by 150 µs / 16.
-	if st.Locked || st.RefID != RefIDGPS || !st.NMEADelayLearned || (st.NMEADelay-180*time.Millisecond).Abs() > 20*time.Microsecond {
+	if st.Locked || st.RefID != ntp.RefIDGPS || !st.NMEADelayLearned || (st.NMEADelay-180*time.Millisecond).Abs() > 20*time.Microsecond {
 		t.Fatalf("status %+v", st)
 	}
 	s := <-h.out
-	if s.RefID != RefIDGPS || (s.Offset-time.Millisecond).Abs() > 20*time.Microsecond {
+	if s.RefID != ntp.RefIDGPS || (s.Offset-time.Millisecond).Abs() > 20*time.Microsecond {
 		t.Errorf("GPS sample %+v, want offset +1ms", s)
 	}
 	if !bytes.Contains(h.log.Bytes(), []byte("pps lock lost")) {
@@ -161,7 +163,7 @@ func TestRunNMEAOnly(t *testing.T) {
 		h.sentence(utc, utc.Add(200*time.Millisecond)) // DefaultLockerConfig NMEADelay
 	}
 	for k := 0; k < 5; k++ {
-		if s := <-h.out; s.RefID != RefIDGPS || s.Offset != 0 {
+		if s := <-h.out; s.RefID != ntp.RefIDGPS || s.Offset != 0 {
 			t.Errorf("sample %d: %+v", k, s)
 		}
 	}
@@ -169,7 +171,7 @@ func TestRunNMEAOnly(t *testing.T) {
 
 func TestRunStopsAndReportsNMEAEnd(t *testing.T) {
 	// A finite NMEA stream ends Run with its error.
-	out := make(chan Sample, 10)
+	out := make(chan source.Sample, 10)
 	err := Run(context.Background(), Config{}, bytes.NewReader([]byte(rmcAt(t0))), nil, (&fakeNow{}).now, out, nil)
 	if !errors.Is(err, io.EOF) {
 		t.Errorf("Run = %v, want EOF", err)

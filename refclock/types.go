@@ -24,20 +24,6 @@ type TimeMsg struct {
 	Sentence string
 }
 
-// Sample is one measurement of the local clock against the reference.
-type Sample struct {
-	// Local is the local clock reading the measurement refers to (for a
-	// pulse: the pulse's timestamp).
-	Local time.Time
-	// Offset is reference - local at Local: positive means the local clock
-	// is behind (slow).
-	Offset time.Duration
-	// Err is the estimated (1 sigma) error of Offset.
-	Err time.Duration
-	// RefID is "PPS" for a pulse-locked sample, "GPS" for NMEA alone.
-	RefID string
-}
-
 // orDefault sets *v to d when *v is its type's zero value: config fields
 // left zero take their defaults.
 func orDefault[T comparable](v *T, d T) {
@@ -45,4 +31,19 @@ func orDefault[T comparable](v *T, d T) {
 	if *v == zero {
 		*v = d
 	}
+}
+
+// Receiver is what the GPS receiver said in its last time message.
+type Receiver struct {
+	// Time is the UTC time the message named; Received the local clock
+	// reading when it was read.
+	Time, Received time.Time
+	// Valid is the receiver's own verdict on its fix.
+	Valid bool
+	// Fix is 0 (none or unknown), 2 (2D) or 3 (3D).
+	Fix int
+	// Sats is the number of satellites used, 0 if unknown.
+	Sats int
+	// Sentence is the sentence type that carried the time.
+	Sentence string
 }
