@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // Kernel clock parameters (linux/timex.h).
@@ -108,7 +110,7 @@ func (c *KernelClock) SetSync(synced bool, estErr, maxErr time.Duration) error {
 
 // SetLeap arms STA_INS or STA_DEL (or clears both) for the end of the
 // current UTC day.
-func (c *KernelClock) SetLeap(l Leap) error {
+func (c *KernelClock) SetLeap(l ntp.Leap) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	tx, err := c.read()
@@ -201,14 +203,14 @@ func syncRequest(status int32, synced bool, estErr, maxErr time.Duration) unix.T
 
 // leapRequest builds the timex arming a leap second (or clearing it),
 // keeping the other status bits.
-func leapRequest(status int32, l Leap) unix.Timex {
+func leapRequest(status int32, l ntp.Leap) unix.Timex {
 	var tx unix.Timex
 	tx.Modes = unix.ADJ_STATUS
 	st := status &^ (unix.STA_INS | unix.STA_DEL | unix.STA_PLL | unix.STA_FLL)
 	switch l {
-	case LeapInsert:
+	case ntp.LeapInsert:
 		st |= unix.STA_INS
-	case LeapDelete:
+	case ntp.LeapDelete:
 		st |= unix.STA_DEL
 	}
 	tx.Status = st

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // TestAdjtimexReadOnly is the only real system call the tests make: Modes 0
@@ -116,9 +118,9 @@ func TestSyncAndLeapRequests(t *testing.T) {
 		t.Errorf("unsynced: status %#x maxerror %d", tx.Status, tx.Maxerror)
 	}
 	for _, c := range []struct {
-		l    Leap
+		l    ntp.Leap
 		want int32
-	}{{LeapInsert, unix.STA_INS}, {LeapDelete, unix.STA_DEL}, {LeapNone, 0}} {
+	}{{ntp.LeapInsert, unix.STA_INS}, {ntp.LeapDelete, unix.STA_DEL}, {ntp.LeapNone, 0}} {
 		tx := leapRequest(unix.STA_DEL|unix.STA_INS|unix.STA_PPSSIGNAL, c.l)
 		if tx.Modes != unix.ADJ_STATUS || tx.Status&(unix.STA_INS|unix.STA_DEL) != c.want || tx.Status&unix.STA_PPSSIGNAL == 0 {
 			t.Errorf("leapRequest(%d) = %#x", c.l, tx.Status)
@@ -170,7 +172,7 @@ func TestKernelClockOnFake(t *testing.T) {
 	if f.tx.Status&unix.STA_UNSYNC != 0 {
 		t.Error("STA_UNSYNC not cleared")
 	}
-	if err := c.SetLeap(LeapInsert); err != nil || f.tx.Status&unix.STA_INS == 0 {
+	if err := c.SetLeap(ntp.LeapInsert); err != nil || f.tx.Status&unix.STA_INS == 0 {
 		t.Errorf("STA_INS not set: %v", err)
 	}
 	if err := c.Step(-250 * time.Millisecond); err != nil {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 func TestDriftRoundTrip(t *testing.T) {
@@ -89,18 +89,18 @@ func TestRunDriftAndLog(t *testing.T) {
 	// Pulses of the last few seconds, stamped by the sim clock before any
 	// correction (the clock's past does not change).
 	base := time.Now().Add(-8 * time.Second).Truncate(time.Second)
-	var batch []refclock.Sample
+	var batch []source.Sample
 	for k := 0; k < 8; k++ {
 		tk := base.Add(time.Duration(k) * time.Second)
 		local := clk.At(tk)
-		batch = append(batch, refclock.Sample{Local: local, Offset: tk.Sub(local), Err: time.Microsecond, RefID: "PPS"})
+		batch = append(batch, ppsSample(local, tk.Sub(local), time.Microsecond))
 	}
 	var logBuf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logBuf, nil))
-	samples := make(chan refclock.Sample)
+	samples := make(chan source.Sample)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, loop, samples, path, log) }()
+	go func() { done <- runLoop(t, ctx, loop, samples, path, log) }()
 	for _, s := range batch {
 		samples <- s
 	}
@@ -129,7 +129,7 @@ func TestRunDriftAndLog(t *testing.T) {
 	loop2, _ := NewLoop(DefaultConfig(), clk2, nil)
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	if err := Run(ctx2, loop2, nil, path, nil); err != nil {
+	if err := runLoop(t, ctx2, loop2, nil, path, nil); err != nil {
 		t.Fatal(err)
 	}
 	if f, _ := clk2.FrequencyPPB(); f != d.FreqPPB {
@@ -148,7 +148,7 @@ func TestRunNoDriftFileMeansZero(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := Run(ctx, loop, nil, filepath.Join(t.TempDir(), "absent"), nil); err != nil {
+	if err := runLoop(t, ctx, loop, nil, filepath.Join(t.TempDir(), "absent"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if f, _ := clk.FrequencyPPB(); f != 0 {

@@ -6,7 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/ntp"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // LeapSource tells whether a leap second is scheduled (internal/leap.Table
@@ -27,12 +28,16 @@ type Event struct {
 	LockGained, LockLost bool
 	// Reacquired is true when the servo restarted after persistent rejections.
 	Reacquired bool
-	// LeapArmed is the leap flag newly set on the clock (LeapNone when a
-	// flag was cleared); LeapChanged says whether it changed.
-	LeapArmed   Leap
+	// LeapArmed is the leap flag newly set on the clock (ntp.LeapNone when
+	// a flag was cleared); LeapChanged says whether it changed.
+	LeapArmed   ntp.Leap
 	LeapChanged bool
-	// Err is an actuator error; the servo was reset.
-	Err error
+	// ActuatorErr is a failed step or frequency change; the servo was
+	// reset and the lock dropped.
+	ActuatorErr error
+	// FlagErr is a failure to tell the clock its sync state or leap flag;
+	// nothing was reset, the call is tried again at the next change.
+	FlagErr error
 }
 
 // Loop owns the servo and applies it to a Clock. It is driven by one
@@ -45,12 +50,12 @@ type Loop struct {
 	state  atomic.Pointer[SyncState]
 	prec   int8
 	locked bool
-	nAcc   int // accepted samples since acquisition
-	refID  string
-	refT   time.Time // local time of the last accepted sample
-	rootD  time.Duration
-	leap   Leap // flag armed on the clock
-	synced bool // last SetSync value
+	nAcc   int             // accepted samples since acquisition
+	ident  source.Identity // the selection's identity at the last accepted sample
+	refT   time.Time       // local time of the last accepted sample
+	rootD  time.Duration   // the loop's error bound against the peer at refT
+	leap   ntp.Leap        // flag armed on the clock
+	synced bool            // last SetSync value
 }
 
 // NewLoop returns a loop steering clk. leaps may be nil (no leap seconds).
@@ -85,10 +90,11 @@ func (l *Loop) SetInitialFrequency(ppb float64) error {
 	return nil
 }
 
-// Update folds in one reference sample.
-func (l *Loop) Update(s refclock.Sample) Event {
+// Update folds in one sample of the system peer; id is the identity the
+// selection decided for the served time.
+func (l *Loop) Update(s source.Sample, id source.Identity) Event {
 	now := l.clk.Now()
-	act := l.servo.Sample(s.Local, s.Offset, s.Err, s.RefID == "PPS", now)
+	act := l.servo.Sample(s.Local, s.Offset, s.Sigma, s.Kind == source.KindPPS, now)
 	ev := Event{Accepted: act.Accepted, Reacquired: act.Reacquired}
 	if act.Reacquired {
 		l.nAcc = 0
@@ -105,12 +111,12 @@ func (l *Loop) Update(s refclock.Sample) Event {
 	}
 	if act.Accepted {
 		l.nAcc++
-		l.refID = s.RefID
+		l.ident = id
 		l.refT = now
 		off, sig := l.servo.Predict(now)
 		l.rootD = absDur(off) + 3*sig + time.Duration(math.Ldexp(1e9, int(l.prec)))
 		// A coarse (NMEA-only) source locks within its own error.
-		thr := max(l.cfg.LockThreshold, 3*s.Err)
+		thr := max(l.cfg.LockThreshold, 3*s.Sigma)
 		if !l.locked && l.nAcc >= l.cfg.MinLockSamples && absDur(off) < thr {
 			l.locked = true
 			l.servo.MarkLocked()
@@ -136,18 +142,18 @@ func (l *Loop) Tick(now time.Time) Event {
 		l.nAcc = 0
 		ev.LockLost = true
 	}
-	want := LeapNone
+	want := ntp.LeapNone
 	if l.locked && l.leaps != nil {
 		switch l.leaps.Due(now.UTC()) {
 		case 1:
-			want = LeapInsert
+			want = ntp.LeapInsert
 		case -1:
-			want = LeapDelete
+			want = ntp.LeapDelete
 		}
 	}
 	if want != l.leap {
 		if err := l.clk.SetLeap(want); err != nil {
-			ev.Err = fmt.Errorf("discipline: set leap %d: %w", want, err)
+			ev.FlagErr = fmt.Errorf("discipline: set leap %d: %w", want, err)
 		} else {
 			l.leap = want
 			ev.LeapArmed, ev.LeapChanged = want, true
@@ -175,7 +181,7 @@ func (l *Loop) apply(act Action, ev *Event) error {
 		}
 	}
 	if err != nil {
-		ev.Err = err
+		ev.ActuatorErr = err
 		l.servo.Reset()
 		l.nAcc = 0
 		if l.locked {
@@ -191,17 +197,17 @@ func (l *Loop) apply(act Action, ev *Event) error {
 func (l *Loop) sync(now time.Time, ev *Event) {
 	if !l.locked {
 		if l.synced {
-			if err := l.clk.SetSync(false, 0, 0); err != nil && ev.Err == nil {
-				ev.Err = fmt.Errorf("discipline: set sync: %w", err)
+			if err := l.clk.SetSync(false, 0, 0); err != nil && ev.FlagErr == nil {
+				ev.FlagErr = fmt.Errorf("discipline: set sync: %w", err)
 			}
 			l.synced = false
 		}
 		return
 	}
 	_, sig := l.servo.Predict(now)
-	maxErr := l.rootD + time.Duration(l.cfg.DispersionRate*float64(now.Sub(l.refT)))
-	if err := l.clk.SetSync(true, sig, maxErr); err != nil && ev.Err == nil {
-		ev.Err = fmt.Errorf("discipline: set sync: %w", err)
+	maxErr := l.ident.RootDelay/2 + l.ident.RootDispersion + l.rootD + time.Duration(l.cfg.DispersionRate*float64(now.Sub(l.refT)))
+	if err := l.clk.SetSync(true, sig, maxErr); err != nil && ev.FlagErr == nil {
+		ev.FlagErr = fmt.Errorf("discipline: set sync: %w", err)
 	}
 	l.synced = true
 }
@@ -209,9 +215,9 @@ func (l *Loop) sync(now time.Time, ev *Event) {
 // publish stores a new SyncState.
 func (l *Loop) publish(now time.Time) {
 	st := &SyncState{
-		Leap:           LeapAlarm,
+		Leap:           ntp.LeapAlarm,
 		Stratum:        16,
-		RefID:          "INIT",
+		RefID:          ntp.RefIDInit,
 		DispersionRate: l.cfg.DispersionRate,
 		PrecisionLog2:  l.prec,
 		RootDispersion: 16 * time.Second,
@@ -224,10 +230,12 @@ func (l *Loop) publish(now time.Time) {
 	}
 	if l.locked {
 		st.Synced = true
-		st.Stratum = 1
-		st.RefID = l.refID
+		st.Stratum = l.ident.Stratum
+		st.RefID = l.ident.RefID
+		st.Peer, st.PeerKind = l.ident.Peer, l.ident.Kind
 		st.RefTime = l.refT
-		st.RootDispersion = l.rootD
+		st.RootDelay = l.ident.RootDelay
+		st.RootDispersion = l.ident.RootDispersion + l.rootD
 		st.Leap = l.leap
 	}
 	l.state.Store(st)

@@ -1,13 +1,16 @@
 package discipline
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // rig drives a Loop on a SimClock in virtual time with pulse samples made
@@ -53,8 +56,8 @@ func (r *rig) run(n int, drop func(k int) bool) {
 		stamp := r.clk.At(tk).Add(time.Duration(r.rng.NormFloat64() * float64(r.sigma)))
 		if drop == nil || !drop(r.k) {
 			r.v.t = tk.Add(200 * time.Millisecond)
-			r.events = append(r.events, r.loop.Update(refclock.Sample{
-				Local: stamp, Offset: r.label(tk).Sub(stamp), Err: r.sigma, RefID: "PPS"}))
+			r.events = append(r.events, r.loop.Update(refclockIn(ppsSample(
+				stamp, r.label(tk).Sub(stamp), r.sigma))))
 		}
 		r.v.t = tk.Add(500 * time.Millisecond)
 		r.events = append(r.events, r.loop.Tick(r.clk.Now()))
@@ -82,11 +85,11 @@ func TestSignSlowClockConverges(t *testing.T) {
 	// (reference - local) and converges without a step.
 	r := newRig(t, DefaultConfig(), SimClockConfig{InitialOffset: -time.Millisecond, FreqPPM: 30, Wander: 1e-9}, day0(), nil)
 	stamp := r.clk.At(r.start)
-	s := refclock.Sample{Local: stamp, Offset: r.start.Sub(stamp), Err: time.Microsecond, RefID: "PPS"}
+	s := ppsSample(stamp, r.start.Sub(stamp), time.Microsecond)
 	if s.Offset != time.Millisecond {
 		t.Fatalf("sample offset %v, want +1ms", s.Offset)
 	}
-	r.loop.Update(s)
+	r.loop.Update(refclockIn(s))
 	if got := r.loop.State().OffsetEst; !durNear(got, time.Millisecond, time.Microsecond) {
 		t.Fatalf("first estimate %v, want +1ms", got)
 	}
@@ -140,12 +143,12 @@ func TestSyncStateLifecycle(t *testing.T) {
 	cfg.UnsyncAfter = 5 * time.Minute
 	r := newRig(t, cfg, SimClockConfig{FreqPPM: 5, Wander: 1e-9}, day0(), nil)
 	st := r.loop.State()
-	if st.Synced || st.Stratum != 16 || st.RefID != "INIT" || st.Leap != LeapAlarm {
+	if st.Synced || st.Stratum != 16 || st.RefID != ntp.RefIDInit || st.Leap != ntp.LeapAlarm {
 		t.Fatalf("initial state %+v", st)
 	}
 	r.run(60, nil)
 	st = r.loop.State()
-	if !st.Synced || st.Stratum != 1 || st.RefID != "PPS" || st.Leap != LeapNone {
+	if !st.Synced || st.Stratum != 1 || st.RefID != ntp.RefIDPPS || st.Leap != ntp.LeapNone {
 		t.Fatalf("locked state %+v", st)
 	}
 	if st.PrecisionLog2 != -20 || st.DispersionRate != 15e-6 || st.RootDelay != 0 {
@@ -172,7 +175,7 @@ func TestSyncStateLifecycle(t *testing.T) {
 	}
 	r.run(240, func(int) bool { return true })
 	st = r.loop.State()
-	if st.Synced || st.Stratum != 16 || st.Leap != LeapAlarm || r.clk.Status().Synced {
+	if st.Synced || st.Stratum != 16 || st.Leap != ntp.LeapAlarm || r.clk.Status().Synced {
 		t.Errorf("after UnsyncAfter: %+v", st)
 	}
 	// Pulses return: lock again.
@@ -201,11 +204,11 @@ func TestLeapArmedOnTheDayOnly(t *testing.T) {
 	// The evening before: not armed until the leap day starts.
 	r := newRig(t, DefaultConfig(), SimClockConfig{FreqPPM: 3}, leapDay.Add(-10*time.Minute), src)
 	r.run(9*60, nil)
-	if r.clk.Status().Leap != LeapNone || r.loop.State().Leap != LeapNone {
+	if r.clk.Status().Leap != ntp.LeapNone || r.loop.State().Leap != ntp.LeapNone {
 		t.Fatal("leap armed the day before")
 	}
 	r.run(120, nil)
-	if r.clk.Status().Leap != LeapInsert || r.loop.State().Leap != LeapInsert {
+	if r.clk.Status().Leap != ntp.LeapInsert || r.loop.State().Leap != ntp.LeapInsert {
 		t.Fatal("leap not armed on its day")
 	}
 	// The end of the leap day: applied once at midnight, cleared after, no
@@ -213,7 +216,7 @@ func TestLeapArmedOnTheDayOnly(t *testing.T) {
 	r = newRig(t, DefaultConfig(), SimClockConfig{FreqPPM: 3, Wander: 1e-9}, midnight.Add(-10*time.Minute), src)
 	r.leapAt = midnight
 	r.run(10*60-2, nil)
-	if r.clk.Status().Leap != LeapInsert || r.loop.State().Leap != LeapInsert {
+	if r.clk.Status().Leap != ntp.LeapInsert || r.loop.State().Leap != ntp.LeapInsert {
 		t.Fatal("leap not armed before midnight")
 	}
 	worst := 0.0
@@ -225,7 +228,7 @@ func TestLeapArmedOnTheDayOnly(t *testing.T) {
 	if st.LeapsApplied != 1 || st.LeapShift != -time.Second {
 		t.Fatalf("leaps applied %d shift %v", st.LeapsApplied, st.LeapShift)
 	}
-	if st.Leap != LeapNone || r.loop.State().Leap != LeapNone {
+	if st.Leap != ntp.LeapNone || r.loop.State().Leap != ntp.LeapNone {
 		t.Error("leap flag not cleared after midnight")
 	}
 	if worst > 5e-6 {
@@ -265,7 +268,7 @@ func TestActuatorErrorResetsServo(t *testing.T) {
 	r.run(1, nil)
 	var sawErr bool
 	for _, e := range r.events {
-		if e.Err != nil {
+		if e.ActuatorErr != nil {
 			sawErr = true
 		}
 	}
@@ -292,12 +295,12 @@ func TestGPSOnlyLocksCoarsely(t *testing.T) {
 		rx := tk.Add(200*time.Millisecond + time.Duration(rng.NormFloat64()*float64(3*time.Millisecond)))
 		v.t = rx
 		local := clk.Now()
-		l.Update(refclock.Sample{Local: local, Offset: rx.Sub(local), Err: 10 * time.Millisecond, RefID: "GPS"})
+		l.Update(refclockIn(gpsSample(local, rx.Sub(local), 10*time.Millisecond)))
 		v.t = tk.Add(700 * time.Millisecond)
 		l.Tick(clk.Now())
 	}
 	st := l.State()
-	if !st.Synced || st.RefID != "GPS" || st.RootDispersion < time.Millisecond {
+	if !st.Synced || st.RefID != ntp.RefIDGPS || st.RootDispersion < time.Millisecond {
 		t.Errorf("GPS-only state %+v", st)
 	}
 	if x := clk.TrueOffset(v.t); math.Abs(x) > 5e-3 {
@@ -328,5 +331,46 @@ func TestConfigValidate(t *testing.T) {
 		if _, err := NewLoop(c, NewSimClock(SimClockConfig{}, time.Now), nil); err == nil {
 			t.Errorf("case %d: NewLoop accepted an invalid config", i)
 		}
+	}
+}
+
+// flagFailClock fails SetSync and SetLeap, never the actuators.
+type flagFailClock struct{ *SimClock }
+
+func (f flagFailClock) SetSync(bool, time.Duration, time.Duration) error {
+	return errors.New("EPERM")
+}
+func (f flagFailClock) SetLeap(ntp.Leap) error { return errors.New("EPERM") }
+
+// A failure to set the kernel's sync state is reported as such, with no
+// servo reset and no lock lost, and logged without claiming a reset.
+func TestFlagErrorDoesNotResetServo(t *testing.T) {
+	v := newV(day0())
+	fc := flagFailClock{NewSimClock(SimClockConfig{FreqPPM: 10}, v.now)}
+	l, err := NewLoop(DefaultConfig(), fc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, v: v, clk: fc.SimClock, loop: l, rng: rand.New(rand.NewPCG(1, 1)), sigma: time.Microsecond, start: day0()}
+	r.run(40, nil)
+	var flagErrs int
+	for _, e := range r.events {
+		if e.ActuatorErr != nil {
+			t.Fatalf("flag failure reported as an actuator failure: %v", e.ActuatorErr)
+		}
+		if e.FlagErr != nil {
+			flagErrs++
+		}
+	}
+	if flagErrs == 0 {
+		t.Fatal("SetSync failure not reported")
+	}
+	if !l.State().Synced || math.Abs(r.offset()) > 5e-6 {
+		t.Fatalf("lock lost or servo disturbed by a flag failure: synced %v, offset %v s", l.State().Synced, r.offset())
+	}
+	var buf bytes.Buffer
+	logEvent(slog.New(slog.NewTextHandler(&buf, nil)), l, Event{FlagErr: errors.New("set sync: EPERM")})
+	if strings.Contains(buf.String(), "reset") || !strings.Contains(buf.String(), "EPERM") {
+		t.Fatalf("flag failure logged as %q", buf.String())
 	}
 }

@@ -3,25 +3,54 @@ package discipline
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
-	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/selection"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // DriftSaveInterval is how often Run saves the drift file while locked.
 const DriftSaveInterval = time.Hour
 
-// Run drives loop at the I/O edge: it loads the drift file (an absent or
-// corrupt one means 0 ppm and a warning), feeds samples as they arrive, ticks
-// every second, saves the drift file hourly and when ctx ends, and logs lock
-// changes, steps, leap flags and actuator errors (the loop resets its servo on
-// those; Run carries on). driftPath "" disables the drift file. It returns
-// when ctx is done. Run is the only goroutine that may call loop's methods
-// other than State.
-func Run(ctx context.Context, loop *Loop, samples <-chan refclock.Sample, driftPath string, log *slog.Logger) error {
+// Runner is the discipline's I/O edge: the one goroutine that owns the
+// selection and the loop.
+type Runner struct {
+	loop      *Loop
+	sel       *selection.Selector
+	driftPath string
+	log       *slog.Logger
+	sources   atomic.Pointer[[]selection.SourceState]
+}
+
+// NewRunner returns a runner feeding the samples that sel selects into
+// loop. driftPath "" disables the drift file; log may be nil.
+func NewRunner(loop *Loop, sel *selection.Selector, driftPath string, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	r := &Runner{loop: loop, sel: sel, driftPath: driftPath, log: log}
+	st := sel.States()
+	r.sources.Store(&st)
+	return r
+}
+
+// Loop returns the loop, whose State any goroutine may read.
+func (r *Runner) Loop() *Loop { return r.loop }
+
+// Sources returns every source's standing as of the last selection; safe
+// from any goroutine (do not modify).
+func (r *Runner) Sources() []selection.SourceState { return *r.sources.Load() }
+
+// Run drives the loop: it loads the drift file (an absent or corrupt one
+// means 0 ppm and a warning), passes each sample through the selection and
+// feeds the system peer's into the loop, ticks every second, saves the
+// drift file hourly and when ctx ends, and logs lock changes, steps, leap
+// flags and clock errors (the loop resets its servo on actuator errors;
+// Run carries on). It returns when ctx is done. Run is the only goroutine
+// that may call the loop's methods other than State. Call it once.
+func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
+	loop, driftPath, log := r.loop, r.driftPath, r.log
 	if driftPath != "" {
 		d, err := ReadDrift(driftPath)
 		if err != nil {
@@ -61,9 +90,20 @@ func Run(ctx context.Context, loop *Loop, samples <-chan refclock.Sample, driftP
 				samples = nil
 				continue
 			}
-			logEvent(log, loop, loop.Update(s))
+			res, err := r.sel.Add(s)
+			if err != nil {
+				log.Error("sample dropped", "err", err)
+				continue
+			}
+			if res.Use {
+				logEvent(log, loop, loop.Update(s, res.Identity))
+			}
+			r.publishSources()
 		case <-tick.C:
-			logEvent(log, loop, loop.Tick(loop.clk.Now()))
+			now := loop.clk.Now()
+			r.sel.Tick(now)
+			r.publishSources()
+			logEvent(log, loop, loop.Tick(now))
 			if time.Since(lastSave) >= DriftSaveInterval {
 				save()
 				lastSave = time.Now()
@@ -72,9 +112,17 @@ func Run(ctx context.Context, loop *Loop, samples <-chan refclock.Sample, driftP
 	}
 }
 
+func (r *Runner) publishSources() {
+	st := r.sel.States()
+	r.sources.Store(&st)
+}
+
 func logEvent(log *slog.Logger, loop *Loop, ev Event) {
-	if ev.Err != nil {
-		log.Error("clock actuator failed, servo reset", "err", ev.Err)
+	if ev.ActuatorErr != nil {
+		log.Error("clock actuator failed, servo reset", "err", ev.ActuatorErr)
+	}
+	if ev.FlagErr != nil {
+		log.Error("cannot set the clock's sync state or leap flag", "err", ev.FlagErr)
 	}
 	if ev.Stepped != 0 {
 		log.Warn("clock stepped", "step", ev.Stepped)
@@ -84,7 +132,7 @@ func logEvent(log *slog.Logger, loop *Loop, ev Event) {
 	}
 	if ev.LockGained {
 		st := loop.State()
-		log.Info("lock gained", "refid", st.RefID, "offset", st.OffsetEst, "freq_ppb", st.FreqPPB)
+		log.Info("lock gained", "peer", st.Peer, "refid", st.RefID.String(), "offset", st.OffsetEst, "freq_ppb", st.FreqPPB)
 	}
 	if ev.LockLost {
 		log.Warn("lock lost")

@@ -158,8 +158,6 @@ func (s *Servo) MarkLocked() {
 	}
 }
 
-var debugServo = false
-
 func sq(v float64) float64 { return v * v }
 
 func (s *Servo) sec(t time.Time) float64 { return t.Sub(s.origin).Seconds() }
@@ -440,9 +438,6 @@ func (s *Servo) learnNoise(z, t, ctl float64) {
 	// central moment 2*tau^3, and its floor sits tau below its mean.
 	m3 := -s.m3 / 6
 	skew := m3 / math.Pow(s.noiseVar, 1.5)
-	if debugServo && s.n%500 == 0 {
-		println("skew", s.n, skew, "sd", math.Sqrt(s.noiseVar)*1e6)
-	}
 	// Hysteresis: on above 0.5, off below 0.2 (Gaussian noise: 0 ± 0.1).
 	if skew > 0.5 || (s.bias > 0 && skew > 0.2) {
 		s.bias = math.Min(math.Cbrt(m3/2), math.Sqrt(s.noiseVar))
@@ -504,9 +499,6 @@ func (s *Servo) plan(tn float64, act Action) Action {
 	s.until = tn + (target - refNow)
 	act.SetFreq = true
 	act.FreqPPB = c * 1e9
-	if debugServo {
-		println("plan tn", tn, "tLast", s.tLast, "x", f.x*1e6, "y", f.y*1e9, "xNow", xNow*1e6, "c ppm", c*1e6, "w", f.w, "acc", act.Accepted, "inn", act.Innovation.String())
-	}
 	return act
 }
 

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // SimClockConfig describes a simulated oscillator (BENCHMARKS.md section 1).
@@ -42,8 +44,8 @@ type SimClock struct {
 	nextWalk time.Time // true instant of the next random-walk step
 	corr     float64   // frequency correction (fractional)
 
-	leap      Leap // armed leap (LeapInsert/LeapDelete) or LeapNone
-	leapDone  bool // the armed leap was applied (kernel TIME_WAIT)
+	leap      ntp.Leap // armed leap (ntp.LeapInsert/ntp.LeapDelete) or ntp.LeapNone
+	leapDone  bool     // the armed leap was applied (kernel TIME_WAIT)
 	leapsDone int
 	leapShift float64   // sum of applied leap steps, seconds
 	leapAt    time.Time // true instant of the last applied leap
@@ -80,11 +82,11 @@ func (c *SimClock) advance(t time.Time) {
 		}
 		r := c.rate()
 		dt := end.Sub(c.anchor).Seconds()
-		if c.leap != LeapNone && !c.leapDone {
+		if c.leap != ntp.LeapNone && !c.leapDone {
 			// Local reading at which the kernel applies the leap.
 			local0 := c.anchor.Add(durationOf(c.offset))
 			mid := local0.Truncate(24 * time.Hour).Add(24 * time.Hour)
-			if c.leap == LeapDelete {
+			if c.leap == ntp.LeapDelete {
 				mid = mid.Add(-time.Second)
 			}
 			toMid := mid.Sub(local0).Seconds()
@@ -93,7 +95,7 @@ func (c *SimClock) advance(t time.Time) {
 				c.offset += r * tc
 				c.anchor = c.anchor.Add(durationOf(tc))
 				step := 1.0
-				if c.leap == LeapInsert {
+				if c.leap == ntp.LeapInsert {
 					step = -1
 				}
 				c.offset += step
@@ -197,12 +199,12 @@ func (c *SimClock) SetSync(synced bool, estErr, maxErr time.Duration) error {
 // SetLeap arms or clears the leap second at the end of the current UTC day.
 // Like the kernel's STA_INS/STA_DEL, an applied leap is not applied again
 // until the flag is cleared.
-func (c *SimClock) SetLeap(l Leap) error {
+func (c *SimClock) SetLeap(l ntp.Leap) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.advance(c.trueNow().Round(0).UTC())
-	if l != LeapInsert && l != LeapDelete {
-		l = LeapNone
+	if l != ntp.LeapInsert && l != ntp.LeapDelete {
+		l = ntp.LeapNone
 	}
 	if l != c.leap {
 		c.leapDone = false
@@ -225,7 +227,7 @@ type SimStatus struct {
 	Synced         bool
 	EstErr, MaxErr time.Duration
 	// Leap is the armed leap flag.
-	Leap Leap
+	Leap ntp.Leap
 	// LeapsApplied counts leap seconds applied at midnight.
 	LeapsApplied int
 	// LeapShift is the sum of the leap steps applied (-1 s per insertion).

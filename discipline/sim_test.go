@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // vclock is a virtual true time for tests.
@@ -73,10 +75,10 @@ func TestSimClockWanderIsSeeded(t *testing.T) {
 
 func TestSimClockLeap(t *testing.T) {
 	for _, c := range []struct {
-		l    Leap
+		l    ntp.Leap
 		at   time.Duration // local reading of the jump, from midnight
 		step float64
-	}{{LeapInsert, 0, -1}, {LeapDelete, -time.Second, 1}} {
+	}{{ntp.LeapInsert, 0, -1}, {ntp.LeapDelete, -time.Second, 1}} {
 		mid := day0().Add(24 * time.Hour)
 		v := newV(mid.Add(-10 * time.Second))
 		clk := NewSimClock(SimClockConfig{}, v.now)

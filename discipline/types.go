@@ -1,16 +1,10 @@
 package discipline
 
-import "time"
+import (
+	"time"
 
-// Leap is the NTP leap indicator (RFC 5905 section 7.3).
-type Leap uint8
-
-// Leap indicator values.
-const (
-	LeapNone   Leap = 0 // no warning
-	LeapInsert Leap = 1 // last minute of the day has 61 seconds
-	LeapDelete Leap = 2 // last minute of the day has 59 seconds
-	LeapAlarm  Leap = 3 // clock unsynchronised
+	"github.com/gnomon-ntp/gnomon/ntp"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // Clock is what the discipline steers: the system clock through adjtimex on
@@ -29,9 +23,9 @@ type Clock interface {
 	// SetSync marks the clock synchronised (or not) with its estimated and
 	// maximum error, so the kernel keeps the RTC in step and reports it.
 	SetSync(synced bool, estErr, maxErr time.Duration) error
-	// SetLeap arms (LeapInsert, LeapDelete) or clears (LeapNone) the leap
+	// SetLeap arms (ntp.LeapInsert, ntp.LeapDelete) or clears (ntp.LeapNone) the leap
 	// second at the end of the current UTC day.
-	SetLeap(l Leap) error
+	SetLeap(l ntp.Leap) error
 }
 
 // SyncState is the published state of the discipline, read by the server
@@ -40,15 +34,22 @@ type SyncState struct {
 	// Synced is true while the clock is locked to its reference (or in
 	// holdover within its error budget).
 	Synced bool
-	// Leap is the leap indicator to serve (LeapAlarm when not synced).
-	Leap Leap
-	// Stratum is 1 when synced to the refclock, 16 otherwise.
+	// Leap is the leap indicator to serve (ntp.LeapAlarm when not synced).
+	Leap ntp.Leap
+	// Stratum is the system peer's stratum + 1 when synced (1 for the
+	// refclock), 16 otherwise.
 	Stratum uint8
-	// RefID is the reference identifier: "PPS", "GPS", or "INIT" before sync.
-	RefID string
+	// RefID is the reference identifier: the system peer's (ntp.RefIDPPS,
+	// ntp.RefIDGPS, an upstream's address), or ntp.RefIDInit before sync.
+	RefID ntp.RefID
+	// Peer and PeerKind name the system peer whose samples steer the clock
+	// ("" before any).
+	Peer     source.ID
+	PeerKind source.Kind
 	// RefTime is the local clock time of the last clock update.
 	RefTime time.Time
-	// RootDelay is the round trip delay to the primary reference (0 for a refclock).
+	// RootDelay is the round trip delay to the primary reference (0 for a
+	// refclock), as the selection decided it.
 	RootDelay time.Duration
 	// RootDispersion is the error bound at RefTime; servers add
 	// DispersionRate * (now - RefTime) to it when answering.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // The bounds here are loose on purpose: the exact figures (and the bars of
@@ -172,7 +172,7 @@ func TestLeapSeconds(t *testing.T) {
 				tk := sc.Start.Add(time.Duration(k)*time.Second + 500*time.Millisecond)
 				on := !tk.Before(day) && tk.Before(end.Add(time.Second)) && tr.Synced[k]
 				if k > 1 && k < len(tr.Armed)-1 && tk.Sub(day).Abs() > 2*time.Second && tk.Sub(end).Abs() > 2*time.Second {
-					if (tr.Armed[k] != discipline.LeapNone) != on || (tr.Leap[k] == discipline.LeapInsert || tr.Leap[k] == discipline.LeapDelete) != on {
+					if (tr.Armed[k] != ntp.LeapNone) != on || (tr.Leap[k] == ntp.LeapInsert || tr.Leap[k] == ntp.LeapDelete) != on {
 						t.Fatalf("at %v: armed %d served %d, want on=%v", tk, tr.Armed[k], tr.Leap[k], on)
 					}
 				}

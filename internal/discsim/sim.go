@@ -9,8 +9,11 @@ import (
 
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/leap"
+	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/selection"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // statsFrom is where the statistics start (BENCHMARKS.md: t >= 1800 s).
@@ -90,9 +93,9 @@ type Trace struct {
 	Offset []float64
 	// Synced[k] and Leap[k] are the served state after pulse k's second.
 	Synced []bool
-	Leap   []discipline.Leap
+	Leap   []ntp.Leap
 	// Armed[k] is the clock's leap flag after second k.
-	Armed []discipline.Leap
+	Armed []ntp.Leap
 	// Wander[k] and Bias[k] are the servo's wander and latency estimates
 	// after second k.
 	Wander, Bias []float64
@@ -128,31 +131,29 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	if err != nil {
 		return Result{}, nil, err
 	}
-	// The refclock pipeline as refclock.RefClock.Run wires it: the Locker
-	// numbers pulses, the outlier filter vets PPS samples (reset when the
-	// numbering changes), the Loop gets what passes.
+	// The refclock pipeline RefClock.Run drives (Locker, outlier filter),
+	// then the selection with the refclock as its only source, then the
+	// Loop: the appliance's path without its goroutines.
 	rcfg := refclock.DefaultConfig()
 	rcfg.Locker.PPSErr = sc.PPSSigma // the PPS source's Precision
-	locker := refclock.NewLocker(rcfg.Locker)
-	filter := refclock.NewFilter(rcfg.Filter)
-	feed := func(add func() (refclock.Sample, bool)) {
-		wasLocked, renumbered := locker.Locked(), locker.Stats().Renumbered
-		s, ok := add()
-		if (locker.Locked() && !wasLocked) || locker.Stats().Renumbered != renumbered {
-			filter.Reset()
+	pipe := refclock.NewPipeline(rcfg.Locker, rcfg.Filter, false)
+	sel, err := selection.New(selection.DefaultConfig(), source.RefclockID)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	feed := func(s source.Sample, ok bool, _ refclock.PipelineEvent) {
+		if !ok {
+			return
 		}
-		if ok && s.RefID == refclock.RefIDPPS && !filter.Add(s) {
-			ok = false
-		}
-		if ok {
-			loop.Update(s)
+		if res, err := sel.Add(s); err == nil && res.Use {
+			loop.Update(s, res.Identity)
 		}
 	}
 
 	n := int(sc.Hours * 3600)
 	tr := &Trace{
 		Offset: make([]float64, n+1), Synced: make([]bool, n+1),
-		Leap: make([]discipline.Leap, n+1), Armed: make([]discipline.Leap, n+1),
+		Leap: make([]ntp.Leap, n+1), Armed: make([]ntp.Leap, n+1),
 		Wander: make([]float64, n+1), Bias: make([]float64, n+1),
 	}
 	res := Result{Scenario: sc.Name, Seed: seed, Hours: sc.Hours,
@@ -204,9 +205,7 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 			}
 			seq++
 			stamp := clk.At(tk).Add(time.Duration(math.Round(d * 1e9)))
-			feed(func() (refclock.Sample, bool) {
-				return locker.AddEdge(pps.Edge{Time: stamp, Seq: seq, Assert: true})
-			})
+			feed(pipe.AddEdge(pps.Edge{Time: stamp, Seq: seq, Assert: true}))
 		}
 		if !outage && fk >= sc.NoNMEAUntil {
 			cur = tk.Add(time.Duration(nmeaD * 1e9))
@@ -216,9 +215,10 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 			}
 			m := refclock.TimeMsg{UTC: label, Received: clk.Now(), Valid: true,
 				Fix: 3, Sats: 9, LeapSecond: leapSec, Sentence: "RMC"}
-			feed(func() (refclock.Sample, bool) { return locker.AddTime(m) })
+			feed(pipe.AddTime(m))
 		}
 		cur = tk.Add(500 * time.Millisecond)
+		sel.Tick(clk.Now())
 		loop.Tick(clk.Now())
 		if sc.OutageTo > 0 && fk >= sc.OutageFrom && fk < sc.OutageTo {
 			floorPhase += (clk.OscillatorPPB() - oscAtOutage) * 1e-9
@@ -233,13 +233,13 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 			res.FirstLockS = fk
 		}
 		// Leap flag and indicator, by the local clock's (UTC) reading.
-		if tr.Armed[k] != discipline.LeapNone {
+		if tr.Armed[k] != ntp.LeapNone {
 			if armedFrom.IsZero() {
 				armedFrom = clk.Now()
 			}
 			armedTo = clk.Now()
 		}
-		if state.Leap == discipline.LeapInsert || state.Leap == discipline.LeapDelete {
+		if state.Leap == ntp.LeapInsert || state.Leap == ntp.LeapDelete {
 			if servedFrom.IsZero() {
 				servedFrom = clk.Now()
 			}
@@ -286,9 +286,9 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	res.LatencyFloorS = st.LatencyBias.Seconds()
 	res.WanderEst = st.Wander
 	res.Rejected = st.Rejected
-	ls := locker.Stats()
+	ls := pipe.Locker().Stats()
 	res.LockerDisagree, res.LockerCoasted = ls.Disagree, ls.Coasted
-	res.FilterRejected = filter.Stats().Rejected
+	res.FilterRejected = pipe.Filter().Stats().Rejected
 
 	if sc.OutageTo > 0 {
 		res.OutageRootDispS = rootDispAtEnd
