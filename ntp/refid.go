@@ -75,20 +75,27 @@ func (r RefID) Printable() bool {
 
 // String returns the refid as ASCII when Printable, else in dotted-quad
 // form (an IPv4 address or an IPv6 hash).
-func (r RefID) String() string {
+func (r RefID) String() string { return string(r.AppendString(make([]byte, 0, 15))) }
+
+// AppendString appends the refid as String formats it, without allocating
+// when b has room.
+func (r RefID) AppendString(b []byte) []byte {
 	if r.Printable() {
 		n := 0
 		for n < 4 && r[n] != 0 {
 			n++
 		}
-		return string(r[:n])
+		return append(b, r[:n]...)
 	}
-	b := make([]byte, 0, 15)
 	for i, c := range r {
 		if i > 0 {
 			b = append(b, '.')
 		}
 		b = strconv.AppendUint(b, uint64(c), 10)
 	}
-	return string(b)
+	return b
 }
+
+// MarshalText returns String's form, so logs and JSON show the refid as
+// text.
+func (r RefID) MarshalText() ([]byte, error) { return r.AppendString(nil), nil }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"net"
 	"math"
 	"runtime"
 	"strconv"
@@ -9,6 +10,10 @@ import (
 
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/ntptime"
+	"github.com/gnomon-ntp/gnomon/ntp"
+	"github.com/gnomon-ntp/gnomon/selection"
+	"github.com/gnomon-ntp/gnomon/source"
+	"github.com/gnomon-ntp/gnomon/status"
 )
 
 // Mode 6 control messages (RFC 1305 appendix B, RFC 9327), answered
@@ -68,16 +73,17 @@ const (
 	cerrUnknownVar = 5
 )
 
-// refclockAssocID is the association ID of the one peer: the refclock.
-const refclockAssocID = 1
-
-// Peer status word bits (RFC 1305 appendix B, ntpd ntp_control.h).
+// Peer status word bits (RFC 1305 appendix B, ntpd ntp_control.h). The
+// selection codes are ntpq -p's tally codes.
 const (
-	pstConfig   = 0x80
-	pstReach    = 0x10
-	pstSysPeer  = 6 // '*' in ntpq -p
-	pstPPSPeer  = 7 // 'o' in ntpq -p
-	pstRejected = 0
+	pstConfig      = 0x80
+	pstReach       = 0x10
+	pstRejected    = 0 // ' '
+	pstFalseticker = 1 // 'x'
+	pstOutlier     = 3 // '-'
+	pstCandidate   = 4 // '+'
+	pstSysPeer     = 6 // '*'
+	pstPPSPeer     = 7 // 'o'
 )
 
 // System status word clock sources.
@@ -85,6 +91,7 @@ const (
 	sstSourceUnspec = 0
 	sstSourceAtom   = 1 // PPS
 	sstSourceUHF    = 4 // GPS (ntpd's class for satellite receivers)
+	sstSourceNTP    = 6 // an upstream NTP server
 )
 
 // controlInfo is the constant part of the system variables.
@@ -158,9 +165,12 @@ func (r *controlReply) fragment(i int, out []byte) int {
 
 // buildControl parses the mode 6 request req and builds the reply to it,
 // appending the data to buf[:0] (give it a few kilobytes of capacity and it
-// does not allocate). ok is false for packets that get no reply at all
-// (not a request, malformed): those are counted as DropControlBad.
-func buildControl(req []byte, st *discipline.SyncState, now time.Time, info *controlInfo, buf []byte) (r controlReply, ok bool) {
+// does not allocate). It answers from snap: association 0 is the system,
+// each source is one association (status.Source.AssocID). ok is false for
+// packets that get no reply at all (not a request, malformed): those are
+// counted as DropControlBad.
+func buildControl(req []byte, snap *status.Snapshot, info *controlInfo, buf []byte) (r controlReply, ok bool) {
+	st := snap.Sync
 	if len(req) < controlHeaderLen || req[0]&7 != ModeControl {
 		return r, false
 	}
@@ -177,7 +187,7 @@ func buildControl(req []byte, st *discipline.SyncState, now time.Time, info *con
 		return r, false
 	}
 	query := req[controlHeaderLen : controlHeaderLen+count]
-	r.leap = uint8(discipline.LeapAlarm)
+	r.leap = uint8(ntp.LeapAlarm)
 	if st != nil && st.Synced {
 		r.leap = uint8(st.Leap) & 3
 	}
@@ -193,26 +203,31 @@ func buildControl(req []byte, st *discipline.SyncState, now time.Time, info *con
 	default:
 		return fail(cerrBadOp)
 	}
-	switch r.assoc {
-	case 0:
+	view := ctlView{st: st, now: snap.Time, info: info}
+	if p := snap.SystemPeer(); p != nil {
+		view.peer = p.AssocID
+	}
+	vars := systemVars
+	if r.assoc == 0 {
 		r.status = systemStatus(st)
-	case refclockAssocID:
-		r.status = peerStatus(st)
-	default:
-		return fail(cerrBadAssoc)
+	} else {
+		view.src = snap.Assoc(r.assoc)
+		if view.src == nil {
+			return fail(cerrBadAssoc)
+		}
+		r.status = peerStatus(view.src)
+		vars = peerVars
 	}
 	buf = buf[:0]
 	if r.op == ctlOpReadStat {
 		if r.assoc == 0 {
-			buf = binary.BigEndian.AppendUint16(buf, refclockAssocID)
-			buf = binary.BigEndian.AppendUint16(buf, peerStatus(st))
+			for i := range snap.Sources {
+				buf = binary.BigEndian.AppendUint16(buf, snap.Sources[i].AssocID)
+				buf = binary.BigEndian.AppendUint16(buf, peerStatus(&snap.Sources[i]))
+			}
 		}
 		r.data = buf
 		return r, true
-	}
-	vars := systemVars
-	if r.assoc == refclockAssocID {
-		vars = peerVars
 	}
 	all := len(trimSpace(query)) == 0
 	if !all {
@@ -236,7 +251,7 @@ func buildControl(req []byte, st *discipline.SyncState, now time.Time, info *con
 		first = false
 		buf = append(buf, vars[i].name...)
 		buf = append(buf, '=')
-		buf = vars[i].value(buf, st, now, info)
+		buf = vars[i].value(buf, view)
 	}
 	r.data = buf
 	return r, true
@@ -245,36 +260,60 @@ func buildControl(req []byte, st *discipline.SyncState, now time.Time, info *con
 // systemStatus is the system status word: leap, clock source, event
 // counter and code (RFC 1305 appendix B).
 func systemStatus(st *discipline.SyncState) uint16 {
-	leap, src := uint16(discipline.LeapAlarm), uint16(sstSourceUnspec)
+	leap, src := uint16(ntp.LeapAlarm), uint16(sstSourceUnspec)
 	if st != nil && st.Synced {
 		leap = uint16(st.Leap) & 3
-		src = sstSourceUHF
-		if st.RefID == "PPS" {
+		switch st.PeerKind {
+		case source.KindPPS:
 			src = sstSourceAtom
+		case source.KindNTP:
+			src = sstSourceNTP
+		default:
+			src = sstSourceUHF
 		}
 	}
 	return leap<<14 | src<<8
 }
 
-// peerStatus is the refclock's peer status word: configured, reachable
-// while synchronised, selected as system peer (PPS peer when pulse-locked).
-func peerStatus(st *discipline.SyncState) uint16 {
+// peerStatus is a source's peer status word: configured, reachable while it
+// gives samples, and its selection standing as ntpq -p's tally code (PPS
+// peer 'o' for a pulse-locked system peer).
+func peerStatus(src *status.Source) uint16 {
 	s := uint16(pstConfig)
-	sel := uint16(pstRejected)
-	if st != nil && st.Synced {
+	if src.Reach != 0 {
 		s |= pstReach
+	}
+	sel := uint16(pstRejected)
+	switch src.State {
+	case selection.StateSystemPeer:
 		sel = pstSysPeer
-		if st.RefID == "PPS" {
+		if src.Kind == source.KindPPS {
 			sel = pstPPSPeer
 		}
+	case selection.StateCandidate:
+		sel = pstCandidate
+	case selection.StateOutlier:
+		sel = pstOutlier
+	case selection.StateFalseticker:
+		sel = pstFalseticker
 	}
 	return (s | sel) << 8
+}
+
+// ctlView is what one mode 6 reply reads: the sync state, the association's
+// source (nil for the system), the served time and the constant variables.
+type ctlView struct {
+	st   *discipline.SyncState
+	src  *status.Source
+	peer uint16 // the system peer's association ID, 0 with none
+	now  time.Time
+	info *controlInfo
 }
 
 // controlVar is one readable variable: its name and how to append its value.
 type controlVar struct {
 	name  string
-	value func(b []byte, st *discipline.SyncState, now time.Time, info *controlInfo) []byte
+	value func(b []byte, v ctlView) []byte
 }
 
 func synced(st *discipline.SyncState) bool { return st != nil && st.Synced }
@@ -293,11 +332,17 @@ func precisionOf(st *discipline.SyncState) int8 {
 	return st.PrecisionLog2
 }
 
-func refIDOf(st *discipline.SyncState) string {
-	if !synced(st) || st.RefID == "" {
-		return "INIT"
+func refIDOf(st *discipline.SyncState) ntp.RefID {
+	if !synced(st) || st.RefID.IsZero() {
+		return ntp.RefIDInit
 	}
 	return st.RefID
+}
+
+// appendRefID appends a refid as ntpq shows it: ASCII for a refclock or
+// kiss code, dotted quad for an address.
+func appendRefID(b []byte, id ntp.RefID) []byte {
+	return id.AppendString(b)
 }
 
 // appendMs appends d in milliseconds with microsecond resolution, as ntpd does.
@@ -325,9 +370,8 @@ func appendHex32(b []byte, v uint32) []byte {
 	return b
 }
 
-// jitterOf is the jitter reported: the clock precision, until the
-// discipline publishes a jitter estimate in SyncState.
-func jitterOf(st *discipline.SyncState) time.Duration {
+// precisionDur is the clock precision as a duration.
+func precisionDur(st *discipline.SyncState) time.Duration {
 	return time.Duration(math.Ldexp(1e9, int(precisionOf(st))))
 }
 
@@ -346,150 +390,138 @@ func quoted(b []byte, s string) []byte {
 
 // systemVars are association 0's variables, in ntpd's order and units
 // (delays and offsets in ms, frequency in ppm).
-// appendRefID and appendRefTime serve the refid and reftime variables of
-// both the system and the peer association: the refclock is the system peer.
-func appendRefID(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-	return append(b, refIDOf(st)...)
-}
-
-func appendRefTime(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-	if st == nil {
-		return appendTimestamp(b, time.Time{})
-	}
-	return appendTimestamp(b, st.RefTime)
-}
-
 var systemVars = []controlVar{
-	{"version", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte {
-		return quoted(b, i.version)
-	}},
-	{"processor", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte {
-		return quoted(b, i.processor)
-	}},
-	{"system", func(b []byte, _ *discipline.SyncState, _ time.Time, i *controlInfo) []byte {
-		return quoted(b, i.system)
-	}},
-	{"leap", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return leapOf(b, st) }},
-	{"stratum", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if !synced(st) {
+	{"version", func(b []byte, v ctlView) []byte { return quoted(b, v.info.version) }},
+	{"processor", func(b []byte, v ctlView) []byte { return quoted(b, v.info.processor) }},
+	{"system", func(b []byte, v ctlView) []byte { return quoted(b, v.info.system) }},
+	{"leap", func(b []byte, v ctlView) []byte { return leapOf(b, v.st) }},
+	{"stratum", func(b []byte, v ctlView) []byte {
+		if !synced(v.st) {
 			return append(b, "16"...)
 		}
-		return append(b, '1')
+		return strconv.AppendUint(b, uint64(v.st.Stratum), 10)
 	}},
-	{"precision", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return strconv.AppendInt(b, int64(precisionOf(st)), 10)
-	}},
-	{"rootdelay", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if st == nil {
+	{"precision", func(b []byte, v ctlView) []byte { return strconv.AppendInt(b, int64(precisionOf(v.st)), 10) }},
+	{"rootdelay", func(b []byte, v ctlView) []byte {
+		if v.st == nil {
 			return appendMs(b, 0)
 		}
-		return appendMs(b, st.RootDelay)
+		return appendMs(b, v.st.RootDelay)
 	}},
-	{"rootdisp", func(b []byte, st *discipline.SyncState, now time.Time, _ *controlInfo) []byte {
-		return appendMs(b, rootDispOf(st, now))
-	}},
-	{"refid", appendRefID},
-	{"reftime", appendRefTime},
-	{"clock", func(b []byte, _ *discipline.SyncState, now time.Time, _ *controlInfo) []byte {
-		return appendTimestamp(b, now)
-	}},
-	{"peer", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if !synced(st) {
-			return append(b, '0')
-		}
-		return strconv.AppendInt(b, refclockAssocID, 10)
-	}},
-	{"tc", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
-	{"mintc", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
-	{"offset", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if st == nil {
-			return appendMs(b, 0)
-		}
-		return appendMs(b, st.OffsetEst)
-	}},
-	{"frequency", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if st == nil {
-			return strconv.AppendFloat(b, 0, 'f', 3, 64)
-		}
-		return strconv.AppendFloat(b, st.FreqPPB/1000, 'f', 3, 64)
-	}},
-	{"sys_jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return appendMs(b, jitterOf(st))
-	}},
-	{"clk_jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return appendMs(b, jitterOf(st))
-	}},
-}
-
-// peerVars are the refclock association's variables. srcadr uses ntpd's
-// pseudo-address for the driver (127.127.22.0 PPS, 127.127.20.0 NMEA) and
-// srchost its ntpsec name, which ntpq -p shows as the remote.
-var peerVars = []controlVar{
-	{"srcadr", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if refIDOf(st) == "PPS" {
-			return append(b, "127.127.22.0"...)
-		}
-		return append(b, "127.127.20.0"...)
-	}},
-	{"srcport", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return append(b, "123"...)
-	}},
-	{"srchost", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if refIDOf(st) == "PPS" {
-			return quoted(b, "PPS(0)")
-		}
-		return quoted(b, "NMEA(0)")
-	}},
-	{"dstadr", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return append(b, "127.0.0.1"...)
-	}},
-	{"dstport", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return append(b, "123"...)
-	}},
-	{"leap", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return leapOf(b, st) }},
-	{"stratum", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
-	{"precision", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return strconv.AppendInt(b, int64(precisionOf(st)), 10)
-	}},
-	{"rootdelay", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, 0) }},
-	{"rootdisp", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, 0) }},
-	{"refid", appendRefID},
-	{"reftime", appendRefTime},
-	{"rec", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if st == nil {
+	{"rootdisp", func(b []byte, v ctlView) []byte { return appendMs(b, rootDispOf(v.st, v.now)) }},
+	{"refid", func(b []byte, v ctlView) []byte { return appendRefID(b, refIDOf(v.st)) }},
+	{"reftime", func(b []byte, v ctlView) []byte {
+		if v.st == nil {
 			return appendTimestamp(b, time.Time{})
 		}
-		return appendTimestamp(b, st.RefTime)
+		return appendTimestamp(b, v.st.RefTime)
 	}},
-	{"reach", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if synced(st) {
-			return append(b, "0xff"...)
+	{"clock", func(b []byte, v ctlView) []byte { return appendTimestamp(b, v.now) }},
+	{"peer", func(b []byte, v ctlView) []byte {
+		if v.peer == 0 || !synced(v.st) {
+			return append(b, '0')
 		}
-		return append(b, "0x0"...)
+		return strconv.AppendUint(b, uint64(v.peer), 10)
 	}},
-	{"unreach", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
-	{"hmode", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '3') }},
-	{"pmode", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '4') }},
-	{"hpoll", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '4') }},
-	{"ppoll", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '4') }},
-	{"headway", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
-	{"flash", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return append(b, "0x0"...)
-	}},
-	{"keyid", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return append(b, '0') }},
-	{"offset", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		if st == nil {
+	{"tc", func(b []byte, _ ctlView) []byte { return append(b, '0') }},
+	{"mintc", func(b []byte, _ ctlView) []byte { return append(b, '0') }},
+	{"offset", func(b []byte, v ctlView) []byte {
+		if v.st == nil {
 			return appendMs(b, 0)
 		}
-		return appendMs(b, st.OffsetEst)
+		return appendMs(b, v.st.OffsetEst)
 	}},
-	{"delay", func(b []byte, _ *discipline.SyncState, _ time.Time, _ *controlInfo) []byte { return appendMs(b, 0) }},
-	{"dispersion", func(b []byte, st *discipline.SyncState, now time.Time, _ *controlInfo) []byte {
-		return appendMs(b, rootDispOf(st, now))
+	{"frequency", func(b []byte, v ctlView) []byte {
+		if v.st == nil {
+			return strconv.AppendFloat(b, 0, 'f', 3, 64)
+		}
+		return strconv.AppendFloat(b, v.st.FreqPPB/1000, 'f', 3, 64)
 	}},
-	{"jitter", func(b []byte, st *discipline.SyncState, _ time.Time, _ *controlInfo) []byte {
-		return appendMs(b, jitterOf(st))
+	{"sys_jitter", func(b []byte, v ctlView) []byte { return appendMs(b, precisionDur(v.st)) }},
+	{"clk_jitter", func(b []byte, v ctlView) []byte { return appendMs(b, precisionDur(v.st)) }},
+}
+
+// refclockAddr is ntpd's pseudo-address of the refclock driver matching
+// the sample kind (127.127.22.0 PPS, 127.127.20.0 NMEA), and refclockName
+// its ntpsec name, which ntpq -p shows as the remote.
+func refclockAddr(k source.Kind) (addr, name string) {
+	if k == source.KindPPS {
+		return "127.127.22.0", "PPS(0)"
+	}
+	return "127.127.20.0", "NMEA(0)"
+}
+
+// peerAddr is the source's address and host name for srcadr and srchost.
+func peerAddr(src *status.Source) (addr, port, name string) {
+	if src.Last.Kind.Refclock() || src.Last.Kind == source.KindNone {
+		addr, name = refclockAddr(src.Last.Kind)
+		return addr, "123", name
+	}
+	host, p, err := net.SplitHostPort(string(src.ID))
+	if err != nil {
+		return string(src.ID), "123", string(src.ID)
+	}
+	return host, p, string(src.ID)
+}
+
+// peerVars are a source association's variables.
+var peerVars = []controlVar{
+	{"srcadr", func(b []byte, v ctlView) []byte { a, _, _ := peerAddr(v.src); return append(b, a...) }},
+	{"srcport", func(b []byte, v ctlView) []byte { _, p, _ := peerAddr(v.src); return append(b, p...) }},
+	{"srchost", func(b []byte, v ctlView) []byte { _, _, n := peerAddr(v.src); return quoted(b, n) }},
+	{"dstadr", func(b []byte, _ ctlView) []byte { return append(b, "127.0.0.1"...) }},
+	{"dstport", func(b []byte, _ ctlView) []byte { return append(b, "123"...) }},
+	{"leap", func(b []byte, v ctlView) []byte {
+		if v.src.Last.Local.IsZero() {
+			return append(b, '3')
+		}
+		if v.src.Last.Kind.Refclock() {
+			return leapOf(b, v.st)
+		}
+		return strconv.AppendUint(b, uint64(v.src.Last.Leap)&3, 10)
 	}},
+	{"stratum", func(b []byte, v ctlView) []byte {
+		if v.src.Last.Local.IsZero() && !v.src.Last.Kind.Refclock() {
+			return append(b, "16"...)
+		}
+		return strconv.AppendUint(b, uint64(v.src.Last.Stratum), 10)
+	}},
+	{"precision", func(b []byte, v ctlView) []byte { return strconv.AppendInt(b, int64(precisionOf(v.st)), 10) }},
+	{"rootdelay", func(b []byte, v ctlView) []byte { return appendMs(b, v.src.Last.RootDelay) }},
+	{"rootdisp", func(b []byte, v ctlView) []byte { return appendMs(b, v.src.Last.RootDispersion) }},
+	{"refid", func(b []byte, v ctlView) []byte {
+		if v.src.Last.RefID.IsZero() {
+			return appendRefID(b, ntp.RefIDInit)
+		}
+		return appendRefID(b, v.src.Last.RefID)
+	}},
+	{"reftime", func(b []byte, v ctlView) []byte { return appendTimestamp(b, v.src.Last.Local) }},
+	{"rec", func(b []byte, v ctlView) []byte { return appendTimestamp(b, v.src.Last.Local) }},
+	{"reach", func(b []byte, v ctlView) []byte {
+		b = append(b, "0x"...)
+		return strconv.AppendUint(b, uint64(v.src.Reach), 16)
+	}},
+	{"unreach", func(b []byte, _ ctlView) []byte { return append(b, '0') }},
+	{"hmode", func(b []byte, _ ctlView) []byte { return append(b, '3') }},
+	{"pmode", func(b []byte, _ ctlView) []byte { return append(b, '4') }},
+	{"hpoll", func(b []byte, v ctlView) []byte { return strconv.AppendInt(b, int64(v.src.PollLog2), 10) }},
+	{"ppoll", func(b []byte, v ctlView) []byte { return strconv.AppendInt(b, int64(v.src.PollLog2), 10) }},
+	{"headway", func(b []byte, _ ctlView) []byte { return append(b, '0') }},
+	{"flash", func(b []byte, _ ctlView) []byte { return append(b, "0x0"...) }},
+	{"keyid", func(b []byte, _ ctlView) []byte { return append(b, '0') }},
+	{"offset", func(b []byte, v ctlView) []byte { return appendMs(b, v.src.Last.Offset) }},
+	{"delay", func(b []byte, v ctlView) []byte { return appendMs(b, v.src.Last.Delay) }},
+	{"dispersion", func(b []byte, v ctlView) []byte {
+		if v.src.Last.Local.IsZero() {
+			return appendMs(b, maxDispersion)
+		}
+		d := v.src.Last.ErrorBound
+		if v.st != nil {
+			d += time.Duration(float64(v.src.Age) * v.st.DispersionRate)
+		}
+		return appendMs(b, d)
+	}},
+	{"jitter", func(b []byte, v ctlView) []byte { return appendMs(b, max(v.src.Last.Sigma, precisionDur(v.st))) }},
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0 }

@@ -11,6 +11,10 @@ import (
 
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/testpeer"
+	"github.com/gnomon-ntp/gnomon/ntp"
+	"github.com/gnomon-ntp/gnomon/selection"
+	"github.com/gnomon-ntp/gnomon/source"
+	"github.com/gnomon-ntp/gnomon/status"
 )
 
 // ctlReq builds a mode 6 request as ntpq does (version 2 by default).
@@ -61,10 +65,28 @@ func reassemble(t *testing.T, frags [][]byte, op uint8, seq uint16) ctlResp {
 	return r
 }
 
+// refclockSnapshot is the status of an appliance whose one source is the
+// refclock, in the state st describes, at now.
+func refclockSnapshot(st *discipline.SyncState, now time.Time) *status.Snapshot {
+	snap := &status.Snapshot{Time: now, Sync: st}
+	src := status.Source{ID: source.RefclockID, AssocID: 1, PollLog2: 4}
+	if st != nil && st.Synced {
+		kind := st.PeerKind
+		if kind == source.KindNone {
+			kind = source.KindPPS
+		}
+		src.Kind, src.State, src.Reach = kind, selection.StateSystemPeer, 0xff
+		src.Last = source.Sample{Source: source.RefclockID, Kind: kind, Local: st.RefTime,
+			Offset: st.OffsetEst, RefID: st.RefID}
+	}
+	snap.Sources = []status.Source{src}
+	return snap
+}
+
 func control(t *testing.T, req []byte, st *discipline.SyncState) (ctlResp, bool) {
 	t.Helper()
 	info := defaultControlInfo()
-	r, ok := buildControl(req, st, testTx, &info, make([]byte, 0, 4096))
+	r, ok := buildControl(req, refclockSnapshot(st, testTx), &info, make([]byte, 0, 4096))
 	if !ok {
 		return ctlResp{}, false
 	}
@@ -84,8 +106,8 @@ func TestControlReadStat(t *testing.T) {
 		wantLeap3 bool
 	}{
 		{"pps", syncedState(), 0<<14 | 1<<8, (0x80 | 0x10 | 7) << 8, false},
-		{"gps", func() *discipline.SyncState { s := syncedState(); s.RefID = "GPS"; return s }(), 0<<14 | 4<<8, (0x80 | 0x10 | 6) << 8, false},
-		{"leap insert", func() *discipline.SyncState { s := syncedState(); s.Leap = discipline.LeapInsert; return s }(), 1<<14 | 1<<8, (0x80 | 0x10 | 7) << 8, false},
+		{"gps", func() *discipline.SyncState { s := syncedState(); s.RefID, s.PeerKind = ntp.RefIDGPS, source.KindGPS; return s }(), 0<<14 | 4<<8, (0x80 | 0x10 | 6) << 8, false},
+		{"leap insert", func() *discipline.SyncState { s := syncedState(); s.Leap = ntp.LeapInsert; return s }(), 1<<14 | 1<<8, (0x80 | 0x10 | 7) << 8, false},
 		{"unsynced", &discipline.SyncState{}, 3 << 14, 0x80 << 8, true},
 		{"nil", nil, 3 << 14, 0x80 << 8, true},
 	} {
@@ -94,7 +116,7 @@ func TestControlReadStat(t *testing.T) {
 			t.Errorf("%s: ok %v err %v status %#04x, want %#04x", tc.name, ok, r.err, r.status, tc.sys)
 			continue
 		}
-		if len(r.data) != 4 || binary.BigEndian.Uint16(r.data) != refclockAssocID || binary.BigEndian.Uint16(r.data[2:]) != tc.peer {
+		if len(r.data) != 4 || binary.BigEndian.Uint16(r.data) != 1 || binary.BigEndian.Uint16(r.data[2:]) != tc.peer {
 			t.Errorf("%s: association list %x, want peer status %#04x", tc.name, r.data, tc.peer)
 		}
 	}
@@ -124,14 +146,14 @@ func TestControlReadVar(t *testing.T) {
 		t.Errorf("selected variables: %q", r.data)
 	}
 	// The refclock's peer variables.
-	r, _ = control(t, ctlReq(ctlOpReadVar, 11, refclockAssocID, ""), st)
+	r, _ = control(t, ctlReq(ctlOpReadVar, 11, 1, ""), st)
 	text = string(r.data)
 	for _, want := range []string{"srcadr=127.127.22.0", `srchost="PPS(0)"`, "reach=0xff", "refid=PPS", "stratum=0", "hmode=3", "offset=0.001500", "jitter=0.000953"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("peer variables lack %q:\n%s", want, text)
 		}
 	}
-	if r.status != (0x80|0x10|7)<<8 || r.assoc != refclockAssocID {
+	if r.status != (0x80|0x10|7)<<8 || r.assoc != 1 {
 		t.Errorf("peer status %#04x assoc %d", r.status, r.assoc)
 	}
 	// Unsynchronised.
@@ -203,8 +225,9 @@ func TestControlNoAllocs(t *testing.T) {
 	buf := make([]byte, 0, 4096)
 	frag := make([]byte, controlMaxFrag)
 	req := ctlReq(ctlOpReadVar, 1, 0, "")
+	snap := refclockSnapshot(st, testTx)
 	if n := testing.AllocsPerRun(50, func() {
-		r, _ := buildControl(req, st, testTx, &info, buf)
+		r, _ := buildControl(req, snap, &info, buf)
 		for i := range r.fragments() {
 			r.fragment(i, frag)
 		}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/ntptime"
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // DropReason says why a request got no answer. DropNone means it was answered.
@@ -152,9 +153,9 @@ func respondClient(h *Header, rx, tx time.Time, st *discipline.SyncState, out []
 		if r.Stratum == 0 || r.Stratum > 15 {
 			r.Stratum = 1
 		}
-		r.RefID = refIDFromString(st.RefID)
+		r.RefID = st.RefID
 	} else {
-		r.Leap = uint8(discipline.LeapAlarm)
+		r.Leap = uint8(ntp.LeapAlarm)
 		r.Stratum = 16
 		r.RefID = refIDInit
 	}
@@ -178,13 +179,6 @@ func rootDispersion(st *discipline.SyncState, now time.Time) time.Duration {
 	return d
 }
 
-// refIDFromString packs an ASCII reference ID left-justified and zero-padded
-// (RFC 5905 section 7.3: "PPS", "GPS").
-func refIDFromString(s string) (id [4]byte) {
-	copy(id[:], s)
-	return id
-}
-
 // respondKoD fills out with a RATE kiss-o'-death (RFC 5905 section 7.4) for
 // the decoded request h: stratum 0, the kiss code as reference ID, leap 3,
 // and a poll of at least pollLog2 so a conforming client backs off. Like
@@ -192,7 +186,7 @@ func refIDFromString(s string) (id [4]byte) {
 // packet holds no time a client could mistake for ours.
 func respondKoD(h *Header, pollLog2 int8, out []byte) int {
 	r := Header{
-		Leap:         uint8(discipline.LeapAlarm),
+		Leap:         uint8(ntp.LeapAlarm),
 		Version:      h.Version,
 		Mode:         ModeServer,
 		Stratum:      0,

@@ -7,6 +7,8 @@ import (
 
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/ntptime"
+	"github.com/gnomon-ntp/gnomon/ntp"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 var (
@@ -17,7 +19,7 @@ var (
 
 func syncedState() *discipline.SyncState {
 	return &discipline.SyncState{
-		Synced: true, Leap: discipline.LeapNone, Stratum: 1, RefID: "PPS",
+		Synced: true, Leap: ntp.LeapNone, Stratum: 1, RefID: ntp.RefIDPPS, PeerKind: source.KindPPS,
 		RefTime: testRef, RootDelay: 0, RootDispersion: 10 * time.Microsecond,
 		DispersionRate: 15e-6, PrecisionLog2: -20,
 	}
@@ -80,9 +82,9 @@ func TestRespondStateVariants(t *testing.T) {
 		refid   string
 	}{
 		{"pps", func(s *discipline.SyncState) *discipline.SyncState { return s }, 0, 1, "PPS\x00"},
-		{"gps", func(s *discipline.SyncState) *discipline.SyncState { s.RefID = "GPS"; return s }, 0, 1, "GPS\x00"},
-		{"leap insert", func(s *discipline.SyncState) *discipline.SyncState { s.Leap = discipline.LeapInsert; return s }, 1, 1, "PPS\x00"},
-		{"leap delete", func(s *discipline.SyncState) *discipline.SyncState { s.Leap = discipline.LeapDelete; return s }, 2, 1, "PPS\x00"},
+		{"gps", func(s *discipline.SyncState) *discipline.SyncState { s.RefID = ntp.RefIDGPS; return s }, 0, 1, "GPS\x00"},
+		{"leap insert", func(s *discipline.SyncState) *discipline.SyncState { s.Leap = ntp.LeapInsert; return s }, 1, 1, "PPS\x00"},
+		{"leap delete", func(s *discipline.SyncState) *discipline.SyncState { s.Leap = ntp.LeapDelete; return s }, 2, 1, "PPS\x00"},
 		{"synced stratum 0 served as 1", func(s *discipline.SyncState) *discipline.SyncState { s.Stratum = 0; return s }, 0, 1, "PPS\x00"},
 		{"not synced", func(s *discipline.SyncState) *discipline.SyncState { s.Synced = false; s.Leap = 0; return s }, 3, 16, "INIT"},
 		{"nil state", func(*discipline.SyncState) *discipline.SyncState { return nil }, 3, 16, "INIT"},
@@ -216,7 +218,7 @@ func BenchmarkRespond(b *testing.B) {
 // length of its fragments, checking each is within bounds.
 func respondControlFuzz(b []byte) (int, DropReason) {
 	info := defaultControlInfo()
-	r, ok := buildControl(b, syncedState(), testTx, &info, make([]byte, 0, 4096))
+	r, ok := buildControl(b, refclockSnapshot(syncedState(), testTx), &info, make([]byte, 0, 4096))
 	if !ok {
 		return 0, DropControlBad
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/status"
 )
 
 // TimeSource is the clock the server serves. Now reads it; FromSystem maps a
@@ -73,6 +74,8 @@ type Server struct {
 	kodPoll int8
 	start   time.Time
 	control controlInfo
+	// snapshot is the appliance's status, for mode 6 (nil: sync state alone).
+	snapshot func() *status.Snapshot
 
 	mu      sync.Mutex
 	socks   []*socket // one per worker per address, from Listen

@@ -13,6 +13,7 @@ import (
 
 	"github.com/beevik/ntp"
 	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/status"
 )
 
 // simClock is a served clock an hour ahead of the system clock, so tests
@@ -45,6 +46,7 @@ func startServer(t testing.TB, cfg Config, clock TimeSource, st *discipline.Sync
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.SetSnapshot(func() *status.Snapshot { return refclockSnapshot(r.state.Load(), clock.Now()) })
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}

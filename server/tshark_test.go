@@ -71,10 +71,10 @@ func TestRepliesWellFormedForWireshark(t *testing.T) {
 	for _, req := range [][]byte{
 		capNtpqRV,
 		ctlReq(ctlOpReadStat, 3, 0, ""),
-		ctlReq(ctlOpReadVar, 4, refclockAssocID, ""),
+		ctlReq(ctlOpReadVar, 4, 1, ""),
 		ctlReq(ctlOpReadVar, 5, 0, "nosuchvar"),
 	} {
-		r, ok := buildControl(req, syncedState(), testTx, &info, make([]byte, 0, 4096))
+		r, ok := buildControl(req, refclockSnapshot(syncedState(), testTx), &info, make([]byte, 0, 4096))
 		if !ok {
 			t.Fatal("no control reply")
 		}

@@ -434,7 +434,7 @@ func (w *worker) serveBatch(n int) error {
 
 // serveControl answers a mode 6 request from loopback, fragment by fragment.
 func (w *worker) serveControl(pkt []byte, i int, cm *cmsgInfo, st *discipline.SyncState) {
-	r, ok := buildControl(pkt, st, w.s.clock.Now(), &w.s.control, w.ctlData)
+	r, ok := buildControl(pkt, w.s.statusSnapshot(), &w.s.control, w.ctlData)
 	if !ok {
 		w.c.drops[DropControlBad].Add(1)
 		return

@@ -1,0 +1,168 @@
+package status
+
+import (
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/selection"
+	"github.com/gnomon-ntp/gnomon/source"
+)
+
+// Snapshot is the whole state of the appliance at one instant. It is
+// immutable once assembled.
+type Snapshot struct {
+	// Time is the served clock's reading when the snapshot was taken.
+	Time time.Time
+	// Uptime is how long the appliance has run.
+	Uptime time.Duration
+	// Sync is the served sync state (never nil).
+	Sync *discipline.SyncState
+	// Sources lists every configured source in configuration order.
+	Sources []Source
+	// Refclock is the GPS refclock's state: receiver, pulse numbering,
+	// counters; nil without a refclock.
+	Refclock *refclock.Status
+	// Server holds the NTP server's counters.
+	Server Server
+}
+
+// Source is one source's standing and latest measurement.
+type Source struct {
+	// ID names the source; AssocID is its mode 6 association ID (1-based,
+	// in configuration order).
+	ID      source.ID
+	AssocID uint16
+	// Kind is the kind of its last sample (KindNone before any).
+	Kind source.Kind
+	// State is its standing in the last selection.
+	State selection.State
+	// Last is its last sample (zero Local before any).
+	Last source.Sample
+	// Age is how long ago (served clock) the last sample was taken; 0
+	// before any.
+	Age time.Duration
+	// Reach is the reachability register (RFC 5905 section 13): one bit per
+	// expected sample over the last eight, newest in bit 0.
+	Reach uint8
+	// PollLog2 is the interval between samples, log2 seconds.
+	PollLog2 int8
+	// Samples counts the samples it gave; Used those that steered the clock.
+	Samples, Used uint64
+}
+
+// Drop is one drop reason's count.
+type Drop struct {
+	// Reason names why requests were not answered, e.g. "rate".
+	Reason string
+	// Count is how many requests were dropped for it.
+	Count uint64
+}
+
+// Server is the NTP server's counters since it started.
+type Server struct {
+	// Received counts datagrams read; Answered mode 4 replies sent; KoD
+	// kiss-o'-death replies sent; Control mode 6 requests answered.
+	Received, Answered, KoD, Control uint64
+	// Drops counts requests not answered, by reason (only reasons seen).
+	Drops []Drop
+}
+
+// Parts are the handles the Collector reads. Any may be nil but Sync.
+type Parts struct {
+	// Now reads the served clock.
+	Now func() time.Time
+	// Sync returns the discipline's published state.
+	Sync func() *discipline.SyncState
+	// Sources returns every source's standing after the last selection.
+	Sources func() []selection.SourceState
+	// Refclock returns the refclock's status.
+	Refclock func() refclock.Status
+	// Server returns the server's counters.
+	Server func() Server
+	// Poll returns a source's poll interval, log2 seconds (nil: 0, one
+	// sample a second, as for the refclock).
+	Poll func(id source.ID) int8
+}
+
+// Collector assembles Snapshots from the parts; safe from any goroutine as
+// far as the parts' functions are.
+type Collector struct {
+	parts Parts
+	start time.Time
+}
+
+// NewCollector returns a collector over p; start is the appliance's start
+// (served clock).
+func NewCollector(p Parts, start time.Time) *Collector {
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	return &Collector{parts: p, start: start}
+}
+
+// Snapshot assembles the current state.
+func (c *Collector) Snapshot() *Snapshot {
+	now := c.parts.Now()
+	s := &Snapshot{Time: now, Uptime: now.Sub(c.start)}
+	if c.parts.Sync != nil {
+		s.Sync = c.parts.Sync()
+	}
+	if s.Sync == nil {
+		s.Sync = &discipline.SyncState{Stratum: 16, Leap: 3, RootDispersion: 16 * time.Second}
+	}
+	if c.parts.Refclock != nil {
+		st := c.parts.Refclock()
+		s.Refclock = &st
+	}
+	if c.parts.Server != nil {
+		s.Server = c.parts.Server()
+	}
+	if c.parts.Sources != nil {
+		for i, ss := range c.parts.Sources() {
+			var poll int8
+			if c.parts.Poll != nil {
+				poll = c.parts.Poll(ss.ID)
+			}
+			src := Source{ID: ss.ID, AssocID: uint16(i + 1), Kind: ss.Last.Kind, State: ss.State,
+				Last: ss.Last, PollLog2: poll, Samples: ss.Samples, Used: ss.Used}
+			if !ss.Last.Local.IsZero() {
+				src.Age = max(now.Sub(ss.Last.Local), 0)
+				src.Reach = Reach(src.Age, poll)
+			}
+			s.Sources = append(s.Sources, src)
+		}
+	}
+	return s
+}
+
+// Reach is the reachability register of a source last heard age ago and
+// polled every 2^pollLog2 s: each whole poll interval missed since shifts
+// in a zero, so a source answering every poll reads 0377 and a silent one
+// falls to 0 after eight intervals.
+func Reach(age time.Duration, pollLog2 int8) uint8 {
+	interval := time.Second << max(pollLog2, 0)
+	missed := int(age / interval)
+	if missed >= 8 {
+		return 0
+	}
+	return 0xff << missed
+}
+
+// SystemPeer returns the source that steers the clock, or nil.
+func (s *Snapshot) SystemPeer() *Source {
+	for i := range s.Sources {
+		if s.Sources[i].State == selection.StateSystemPeer {
+			return &s.Sources[i]
+		}
+	}
+	return nil
+}
+
+// Assoc returns the source with mode 6 association ID id, or nil.
+func (s *Snapshot) Assoc(id uint16) *Source {
+	if id == 0 || int(id) > len(s.Sources) {
+		return nil
+	}
+	return &s.Sources[id-1]
+}
