@@ -7,16 +7,22 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/server"
+	"github.com/gnomon-ntp/gnomon/source"
+	"github.com/gnomon-ntp/gnomon/status"
 )
 
-// appliance is the wiring shared by hardware and simulation: a reference
-// producing samples, the discipline loop steering clock, and the server
-// serving it. Devices are opened by the caller; Listen happens here, then
-// afterListen (the privilege drop) runs before any goroutine starts.
+// appliance is the wiring shared by hardware and simulation: the GPS
+// refclock producing samples, the selection and discipline loop steering
+// clock, and the server serving it. The caller opens the devices and hands
+// them to ref, their one owner; run closes ref whatever happens. Listen
+// happens here, then afterListen (the privilege drop) runs before any
+// goroutine starts.
 type appliance struct {
 	log       *slog.Logger
 	clock     discipline.Clock
@@ -25,32 +31,49 @@ type appliance struct {
 	discCfg   discipline.Config
 	srvCfg    server.Config
 	driftPath string
-	// reference runs the refclock I/O edge until ctx is done, sending
-	// samples; it owns (and closes) the serial and PPS devices.
-	reference func(ctx context.Context, samples chan<- refclock.Sample) error
+	// ref is the GPS refclock; it owns the serial and PPS devices.
+	ref *refclock.Device
 	// tasks are further goroutines by name (the simulated hat).
 	tasks map[string]func(ctx context.Context) error
 	// afterListen runs once the sockets are bound (privilege drop).
 	afterListen func() error
-	// status, if set, runs beside the other parts with the loop's state
-	// (periodic status lines).
-	status func(ctx context.Context, state func() *discipline.SyncState) error
+	// statusLevel and statusEvery set the periodic status line;
+	// statusExtra adds attributes to it (nil: none).
+	statusLevel slog.Level
+	statusEvery time.Duration
+	statusExtra func() []any
 
-	// started is set once the reference runs (and owns the devices).
-	started bool
+	// snapshot returns the whole state once run has wired the parts (nil
+	// before).
+	snapshot func() *status.Snapshot
 }
 
 // run runs the appliance until ctx is done or a part fails. The drift file
 // is written by the discipline on the way out.
 func (a *appliance) run(ctx context.Context) error {
+	defer a.ref.Close()
 	loop, err := discipline.NewLoop(a.discCfg, a.clock, a.leaps)
 	if err != nil {
 		return fmt.Errorf("discipline: %w", err)
 	}
+	sel, err := selection.New(selection.DefaultConfig(), source.RefclockID)
+	if err != nil {
+		return err
+	}
+	runner := discipline.NewRunner(loop, sel, a.driftPath, a.log.With("part", "discipline"))
 	srv, err := server.New(a.srvCfg, a.timeSrc, loop.State, a.log.With("part", "server"))
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	collector := status.NewCollector(status.Parts{
+		Now:      a.timeSrc.Now,
+		Sync:     loop.State,
+		Sources:  runner.Sources,
+		Refclock: a.ref.Status,
+		Server:   srv.StatusCounters,
+	}, a.timeSrc.Now())
+	a.snapshot = collector.Snapshot
+	srv.SetSnapshot(collector.Snapshot)
 	if err := srv.Listen(); err != nil {
 		return err
 	}
@@ -98,22 +121,42 @@ func (a *appliance) run(ctx context.Context) error {
 			}
 		}()
 	}
-	samples := make(chan refclock.Sample, 16)
-	a.started = true
+	samples := make(chan source.Sample, 16)
 	for name, t := range a.tasks {
 		start(name, t)
 	}
-	start("refclock", func(ctx context.Context) error { return a.reference(ctx, samples) })
-	start("discipline", func(ctx context.Context) error {
-		return discipline.Run(ctx, loop, samples, a.driftPath, a.log.With("part", "discipline"))
-	})
+	start("refclock", func(ctx context.Context) error { return a.ref.Run(ctx, a.clock.Now, samples) })
+	start("discipline", func(ctx context.Context) error { return runner.Run(ctx, samples) })
 	start("server", srv.Serve)
-	if a.status != nil {
-		start("status", func(ctx context.Context) error { return a.status(ctx, loop.State) })
+	if a.statusEvery > 0 {
+		start("status", func(ctx context.Context) error {
+			return logStatus(ctx, a.log, a.statusLevel, a.statusEvery, collector.Snapshot, a.statusExtra)
+		})
 	}
 	wg.Wait()
 	a.log.Info("stopped")
 	return first
+}
+
+// logStatus logs the served state every interval at level, with the
+// attributes extra returns (nil: none).
+func logStatus(ctx context.Context, log *slog.Logger, level slog.Level, every time.Duration, snapshot func() *status.Snapshot, extra func() []any) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			st := snapshot().Sync
+			args := []any{"stratum", st.Stratum, "refid", st.RefID, "synced", st.Synced,
+				"offset_est", st.OffsetEst, "freq_ppb", fmt.Sprintf("%.1f", st.FreqPPB)}
+			if extra != nil {
+				args = append(args, extra()...)
+			}
+			log.Log(ctx, level, "status", args...)
+		}
+	}
 }
 
 // spareProc gives the Go scheduler one P more than the NTP workers. A worker

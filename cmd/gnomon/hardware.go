@@ -123,40 +123,19 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		serial.Close()
 		return cfg.Errorf(boardKey(cfg, "board.pps_device"), "%v", err)
 	}
-	closeDevices := func() {
-		serial.Close()
-		if src != nil {
-			src.Close()
-		}
+	// From here the refclock owns the devices and closes them.
+	refDev, err := refclock.NewDevice(rcfgFor(cfg, hat), refclock.Devices{
+		Serial: serial,
+		Reopen: func() (io.ReadCloser, error) { return dev.openSerial(hat.SerialPath, hat.Baud) },
+		PPS:    src,
+	}, log.With("part", "refclock"))
+	if err != nil {
+		return cfg.Errorf("refclock", "%v", err)
 	}
 	clock, timeSrc, err := dev.clock()
 	if err != nil {
-		closeDevices()
+		refDev.Close()
 		return err
-	}
-
-	rcfg := refclock.DefaultConfig()
-	rcfg.Locker.NMEADelay = hat.NMEADelay
-	if cfg.Refclock.NMEADelay != 0 {
-		rcfg.Locker.NMEADelay = cfg.Refclock.NMEADelay
-	}
-	rcfg.Locker.MaxNMEADelay = cfg.Refclock.MaxNMEADelay
-	rcfg.Locker.EdgeDelay = hat.EdgeDelay
-	rcfg.Locker.AcceptInvalid = cfg.Refclock.AcceptInvalid
-	rcfg.Locker.PPSErr = 0 // the PPS source's Precision
-	ref, err := newReference(referenceConfig{
-		log:        log.With("part", "refclock"),
-		cfg:        rcfg,
-		serial:     serial,
-		serialPath: hat.SerialPath,
-		baud:       hat.Baud,
-		pps:        src,
-		now:        clock.Now,
-		reopen:     dev.openSerial,
-	})
-	if err != nil {
-		closeDevices()
-		return cfg.Errorf("refclock", "%v", err)
 	}
 	dcfg := discipline.DefaultConfig()
 	dcfg.StepThreshold = cfg.Discipline.StepThreshold
@@ -174,17 +153,12 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		discCfg:     dcfg,
 		srvCfg:      scfg,
 		driftPath:   driftPath,
-		reference:   ref,
+		ref:         refDev,
 		afterListen: func() error { return dev.drop(log, userName, uid, gid) },
-		status: func(ctx context.Context, state func() *discipline.SyncState) error {
-			return logStatus(ctx, log, slog.LevelDebug, time.Minute, state, nil)
-		},
+		statusLevel: slog.LevelDebug,
+		statusEvery: time.Minute,
 	}
-	err = a.run(ctx)
-	if !a.started {
-		closeDevices()
-	}
-	return err
+	return a.run(ctx)
 }
 
 // boardKey is key if the file sets it, else board.hat (the profile chose
@@ -196,28 +170,18 @@ func boardKey(cfg *config.Config, key string) string {
 	return key
 }
 
-// logStatus logs the served state every interval at level, with the
-// attributes extra returns (nil: none).
-func logStatus(ctx context.Context, log *slog.Logger, level slog.Level, every time.Duration, state func() *discipline.SyncState, extra func() []any) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			st := state()
-			if st == nil {
-				continue
-			}
-			args := []any{"stratum", st.Stratum, "refid", st.RefID, "synced", st.Synced,
-				"offset_est", st.OffsetEst, "freq_ppb", fmt.Sprintf("%.1f", st.FreqPPB)}
-			if extra != nil {
-				args = append(args, extra()...)
-			}
-			log.Log(ctx, level, "status", args...)
-		}
+// rcfgFor is the refclock configuration for hat and the file's [refclock].
+func rcfgFor(cfg *config.Config, hat board.Hat) refclock.Config {
+	rcfg := refclock.DefaultConfig()
+	rcfg.Locker.NMEADelay = hat.NMEADelay
+	if cfg.Refclock.NMEADelay != 0 {
+	rcfg.Locker.NMEADelay = cfg.Refclock.NMEADelay
 	}
+	rcfg.Locker.MaxNMEADelay = cfg.Refclock.MaxNMEADelay
+	rcfg.Locker.EdgeDelay = hat.EdgeDelay
+	rcfg.Locker.AcceptInvalid = cfg.Refclock.AcceptInvalid
+	rcfg.Locker.PPSErr = 0 // the PPS source's Precision
+	return rcfg
 }
 
 // lookupIDs resolves userName (and groupName, or else the user's primary

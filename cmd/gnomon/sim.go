@@ -75,17 +75,13 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 			return fmt.Errorf("simulated hat: %w", err)
 		}
 	}
-	ref, err := newReference(referenceConfig{
-		log:        log.With("part", "refclock"),
-		cfg:        refclock.DefaultConfig(),
-		serial:     serial,
-		serialPath: hat.SerialPath(),
-		baud:       simBaud,
-		pps:        pps.NewSim(hat.Edges(), hatCfg.PPSJitter),
-		now:        clk.Now,
-	})
+	// From here the refclock owns the port and the pulse source.
+	refDev, err := refclock.NewDevice(refclock.DefaultConfig(), refclock.Devices{
+		Serial: serial,
+		Reopen: func() (io.ReadCloser, error) { return board.OpenSerial(hat.SerialPath(), simBaud) },
+		PPS:    pps.NewSim(hat.Edges(), hatCfg.PPSJitter),
+	}, log.With("part", "refclock"))
 	if err != nil {
-		serial.Close()
 		return err
 	}
 
@@ -104,22 +100,17 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		discCfg:   discipline.DefaultConfig(),
 		srvCfg:    srvCfg,
 		driftPath: f.driftFile, // none unless asked: a simulated crystal's drift is no use later
-		reference: ref,
+		ref:       refDev,
 		tasks:     map[string]func(context.Context) error{"simhat": hat.Run},
 	}
 	if f.user != "" {
 		a.afterListen = func() error { return dropTo(log, f.user, uid, gid) }
 	}
-	a.status = func(ctx context.Context, state func() *discipline.SyncState) error {
-		// clock_minus_host: how far the simulated clock really is from
-		// true (host) time.
-		return logStatus(ctx, log, slog.LevelInfo, simStatusEvery, state, func() []any {
-			return []any{"clock_minus_host", time.Duration(clk.TrueOffset(time.Now()) * 1e9)}
-		})
+	// clock_minus_host: how far the simulated clock really is from true
+	// (host) time.
+	a.statusLevel, a.statusEvery = slog.LevelInfo, simStatusEvery
+	a.statusExtra = func() []any {
+		return []any{"clock_minus_host", time.Duration(clk.TrueOffset(time.Now()) * 1e9)}
 	}
-	err = a.run(ctx)
-	if !a.started {
-		serial.Close()
-	}
-	return err
+	return a.run(ctx)
 }
