@@ -2,8 +2,8 @@ package server
 
 import (
 	"encoding/binary"
-	"net"
 	"math"
+	"net"
 	"runtime"
 	"strconv"
 	"time"

@@ -106,7 +106,11 @@ func TestControlReadStat(t *testing.T) {
 		wantLeap3 bool
 	}{
 		{"pps", syncedState(), 0<<14 | 1<<8, (0x80 | 0x10 | 7) << 8, false},
-		{"gps", func() *discipline.SyncState { s := syncedState(); s.RefID, s.PeerKind = ntp.RefIDGPS, source.KindGPS; return s }(), 0<<14 | 4<<8, (0x80 | 0x10 | 6) << 8, false},
+		{"gps", func() *discipline.SyncState {
+			s := syncedState()
+			s.RefID, s.PeerKind = ntp.RefIDGPS, source.KindGPS
+			return s
+		}(), 0<<14 | 4<<8, (0x80 | 0x10 | 6) << 8, false},
 		{"leap insert", func() *discipline.SyncState { s := syncedState(); s.Leap = ntp.LeapInsert; return s }(), 1<<14 | 1<<8, (0x80 | 0x10 | 7) << 8, false},
 		{"unsynced", &discipline.SyncState{}, 3 << 14, 0x80 << 8, true},
 		{"nil", nil, 3 << 14, 0x80 << 8, true},

@@ -175,7 +175,7 @@ func rcfgFor(cfg *config.Config, hat board.Hat) refclock.Config {
 	rcfg := refclock.DefaultConfig()
 	rcfg.Locker.NMEADelay = hat.NMEADelay
 	if cfg.Refclock.NMEADelay != 0 {
-	rcfg.Locker.NMEADelay = cfg.Refclock.NMEADelay
+		rcfg.Locker.NMEADelay = cfg.Refclock.NMEADelay
 	}
 	rcfg.Locker.MaxNMEADelay = cfg.Refclock.MaxNMEADelay
 	rcfg.Locker.EdgeDelay = hat.EdgeDelay
