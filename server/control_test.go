@@ -290,3 +290,34 @@ func TestNtpqAgainstServer(t *testing.T) {
 		}
 	}
 }
+
+// Every source in the snapshot is one association, with its tally code in
+// the peer status word and its own variables.
+func TestControlAssociationPerSource(t *testing.T) {
+	snap := refclockSnapshot(syncedState(), testTx)
+	snap.Sources = append(snap.Sources, status.Source{ID: "192.0.2.1:123", AssocID: 2, Kind: source.KindNTP,
+		State: selection.StateCandidate, Reach: 0x7f, PollLog2: 6,
+		Last: source.Sample{Source: "192.0.2.1:123", Kind: source.KindNTP, Local: testRef, Offset: 2 * time.Millisecond,
+			Delay: 3 * time.Millisecond, Stratum: 2, RefID: ntp.RefIDFromString("GPS")}})
+	info := defaultControlInfo()
+	r, ok := buildControl(ctlReq(ctlOpReadStat, 1, 0, ""), snap, &info, make([]byte, 0, 4096))
+	if !ok || r.err || len(r.data) != 8 {
+		t.Fatalf("readstat: ok %v err %v data %x", ok, r.err, r.data)
+	}
+	if id, ps := binary.BigEndian.Uint16(r.data[4:]), binary.BigEndian.Uint16(r.data[6:]); id != 2 || ps != (0x80|0x10|4)<<8 {
+		t.Errorf("upstream association %d status %#04x", id, ps)
+	}
+	r, ok = buildControl(ctlReq(ctlOpReadVar, 2, 2, ""), snap, &info, make([]byte, 0, 4096))
+	if !ok || r.err {
+		t.Fatalf("readvar assoc 2: ok %v err %v", ok, r.err)
+	}
+	text := string(r.data)
+	for _, want := range []string{"srcadr=192.0.2.1", "srcport=123", "stratum=2", "refid=GPS", "reach=0x7f", "hpoll=6", "offset=2.000000", "delay=3.000000"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("upstream variables lack %q:\n%s", want, text)
+		}
+	}
+	if r, _ := buildControl(ctlReq(ctlOpReadVar, 3, 3, ""), snap, &info, make([]byte, 0, 4096)); !r.err {
+		t.Error("a third association answered")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/source"
@@ -109,7 +110,7 @@ func (c *Collector) Snapshot() *Snapshot {
 		s.Sync = c.parts.Sync()
 	}
 	if s.Sync == nil {
-		s.Sync = &discipline.SyncState{Stratum: 16, Leap: 3, RootDispersion: 16 * time.Second}
+		s.Sync = &discipline.SyncState{Stratum: 16, Leap: ntp.LeapAlarm, RefID: ntp.RefIDInit, RootDispersion: 16 * time.Second}
 	}
 	if c.parts.Refclock != nil {
 		st := c.parts.Refclock()
