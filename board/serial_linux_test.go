@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gnomon-ntp/gnomon/internal/pty"
+	"github.com/gnomon-ntp/gnomon/internal/pty/ptytest"
 	"golang.org/x/sys/unix"
 )
 
 // openPTY returns a raw-mode pseudo-terminal's master and its slave's path.
 func openPTY(t *testing.T) (*os.File, string) {
-	p := pty.OpenTest(t)
+	p := ptytest.Open(t)
 	return p.Master, p.Path
 }
 

@@ -2,10 +2,7 @@
 // into the master while the real serial code reads the slave as a UART.
 package pty
 
-import (
-	"os"
-	"testing"
-)
+import "os"
 
 // Pair is a pseudo-terminal. Master is the device side (non-blocking, so
 // writes honour deadlines). Slave is held open in raw mode, so the line
@@ -17,15 +14,4 @@ type Pair struct {
 	Slave *os.File
 	// Path is the slave's device path, for a serial reader to open.
 	Path string
-}
-
-// OpenTest opens a pair for a test and closes it when the test ends.
-func OpenTest(t testing.TB) *Pair {
-	t.Helper()
-	p, err := Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
 }
