@@ -8,7 +8,7 @@ import (
 
 // TestDependencies keeps hardware libraries out of pps: it may use periph's
 // conn interfaces and x/sys, but host drivers and serial ports belong in
-// board (DESIGN.md, "Hardware libraries are imported only where the
+// board (docs/ARCHITECTURE.md, "Hardware libraries are imported only where the
 // hardware is").
 func TestDependencies(t *testing.T) {
 	goBin, err := exec.LookPath("go")

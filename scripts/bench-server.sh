@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Server throughput on loopback, gnomon beside chronyd in one run
-# (../shared/BENCHMARKS.md section 2): each server pinned to CPU $SERVER_CPU,
+# (docs/BENCHMARKS.md section 2): each server pinned to CPU $SERVER_CPU,
 # the load generator (cmd/ntpload: 16 sockets, sendmmsg/recvmmsg) to CPU
 # $LOAD_CPU; at every offered rate the two servers are measured one after
 # the other (the first alternating), then a closed-loop ceiling for each.

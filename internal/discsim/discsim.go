@@ -1,5 +1,5 @@
 // Package discsim runs the discipline accuracy scenarios of
-// ../shared/BENCHMARKS.md section 1 over the real refclock and discipline code.
+// docs/BENCHMARKS.md section 1 over the real refclock and discipline code.
 package discsim
 
 import (
