@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/board"
+	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/config"
 	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/privdrop"
 	"github.com/gnomon-ntp/gnomon/discipline"
-	"github.com/gnomon-ntp/gnomon/internal/config"
 	"github.com/gnomon-ntp/gnomon/internal/leap"
 	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/refclock"

@@ -22,7 +22,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/gnomon-ntp/gnomon/internal/config"
+	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/config"
 	"github.com/gnomon-ntp/gnomon/internal/discsim"
 )
 
