@@ -241,8 +241,12 @@ func (c *Config) Line(key string) int { return c.lines[key] }
 
 // Errorf returns an *Error about the dotted key, with its line: for
 // problems found after loading (an unknown hat profile, a device that will
-// not open).
+// not open). A [board] key the file leaves out took its value from the hat
+// profile, so the error is about board.hat when the file sets that.
 func (c *Config) Errorf(key, format string, args ...any) error {
+	if strings.HasPrefix(key, "board.") && c.lines[key] == 0 && c.lines["board.hat"] != 0 {
+		key = "board.hat"
+	}
 	return &Error{File: c.file, Line: c.lines[key], Field: key, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -289,9 +293,6 @@ func (c *Config) Validate() error {
 			key := "board"
 			if k := boardKeyRE.FindString(err.Error()); k != "" {
 				key = "board." + k
-			}
-			if c.lines[key] == 0 && c.lines["board.hat"] != 0 {
-				key = "board.hat"
 			}
 			bad(key, "%v", strings.TrimPrefix(err.Error(), "board: "))
 		}
