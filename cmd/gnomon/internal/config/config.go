@@ -97,7 +97,8 @@ type Discipline struct {
 
 // Server is the [server] section.
 type Server struct {
-	// Listen is the UDP addresses NTP is served on, host:port each.
+	// Listen is the UDP addresses NTP is served on, host:port each; left
+	// out, the server's default (port 123 on every IPv4 and IPv6 address).
 	Listen []string `toml:"listen"`
 	// RateInterval is the average interval each client address may send
 	// requests at once its burst is spent; "0s" turns rate limiting off.
@@ -122,7 +123,6 @@ type System struct {
 const (
 	DefaultDriftFile = "/var/lib/gnomon/drift"
 	DefaultLogLevel  = "info"
-	DefaultListen    = ":123"
 	DefaultLeapFile  = "/usr/share/zoneinfo/leap-seconds.list"
 )
 
@@ -138,7 +138,7 @@ func Default() *Config {
 			LeapSecondsFile: DefaultLeapFile,
 		},
 		Server: Server{
-			Listen:       []string{DefaultListen},
+			Listen:       server.DefaultConfig().ListenAddrs,
 			RateInterval: server.DefaultConfig().RateInterval,
 			RateBurst:    server.DefaultConfig().RateBurst,
 		},
@@ -213,7 +213,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: "), Err: err}
 	}
 	if !md.IsDefined("server", "listen") {
-		c.Server.Listen = []string{DefaultListen}
+		c.Server.Listen = Default().Server.Listen
 	}
 	var errs []error
 	for _, k := range md.Undecoded() {

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/gnomon-ntp/gnomon/server"
 )
 
 const good = `# a Pi with an Uputronics hat
@@ -63,8 +66,9 @@ func TestDefaultsWhenLeftOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Server.Listen) != 1 || c.Server.Listen[0] != DefaultListen || c.Discipline.DriftFile != DefaultDriftFile ||
-		c.Server.RateInterval != 2*time.Second || c.Server.RateBurst != 16 {
+	srv := server.DefaultConfig()
+	if !slices.Equal(c.Server.Listen, srv.ListenAddrs) || c.Discipline.DriftFile != DefaultDriftFile ||
+		c.Server.RateInterval != srv.RateInterval || c.Server.RateBurst != srv.RateBurst {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 }

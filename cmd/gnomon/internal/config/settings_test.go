@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,6 +125,27 @@ func TestErrorfNamesTheProfile(t *testing.T) {
 	} {
 		if got := c.Errorf(key, "x").Error(); got != want {
 			t.Errorf("Errorf(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+// TestDefaultListenServes: a file without server.listen serves NTP on port
+// 123 of every address, the server's own default. The default used to be
+// ":123", which the server refuses (it wants literal IPs), so such a file
+// failed at start.
+func TestDefaultListenServes(t *testing.T) {
+	c := mustParse(t, "[board]\nhat = \"adafruit\"\n")
+	s := c.ServerConfig()
+	if err := s.Validate(); err != nil {
+		t.Fatalf("server config from a file without server.listen: %v", err)
+	}
+	want := server.DefaultConfig().ListenAddrs
+	if strings.Join(s.ListenAddrs, " ") != strings.Join(want, " ") {
+		t.Errorf("listen = %q, want the server's default %q", s.ListenAddrs, want)
+	}
+	for _, a := range s.ListenAddrs {
+		if ap, err := netip.ParseAddrPort(a); err != nil || ap.Port() != 123 || !ap.Addr().IsUnspecified() {
+			t.Errorf("listen address %q: want port 123 on every address (%v)", a, err)
 		}
 	}
 }
