@@ -1,9 +1,12 @@
 package server
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/internal/fielderr"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -14,7 +17,7 @@ func TestConfigValidate(t *testing.T) {
 		mod  func(*Config)
 		want string
 	}{
-		{func(c *Config) { c.ListenAddrs = nil }, "ListenAddrs is empty"},
+		{func(c *Config) { c.ListenAddrs = nil }, "ListenAddrs: at least one address"},
 		{func(c *Config) { c.ListenAddrs = []string{"localhost:123"} }, "literal IP"},
 		{func(c *Config) { c.ListenAddrs = []string{"127.0.0.1"} }, "literal IP"},
 		{func(c *Config) { c.Workers = 0 }, "Workers"},
@@ -72,5 +75,24 @@ func TestStatsLogValue(t *testing.T) {
 	}
 	if DropReason(200).String() != "unknown" {
 		t.Error("out of range reason named")
+	}
+}
+
+// TestConfigValidateFields: Validate reports every wrong field, each as a
+// *FieldError naming the Go field.
+func TestConfigValidateFields(t *testing.T) {
+	c := DefaultConfig()
+	c.ListenAddrs = []string{":123"} // every address, but not a literal IP
+	c.RateBurst = 0
+	var fields []string
+	for _, err := range fielderr.All(c.Validate()) {
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			t.Fatalf("%v (%T) is not a *FieldError", err, err)
+		}
+		fields = append(fields, fe.Field)
+	}
+	if strings.Join(fields, " ") != "ListenAddrs RateBurst" {
+		t.Errorf("fields %v, want ListenAddrs and RateBurst", fields)
 	}
 }
