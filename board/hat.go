@@ -1,7 +1,6 @@
 package board
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -122,14 +121,15 @@ var aliases = map[string]string{
 }
 
 // Profile returns the named hat profile; the short names adafruit,
-// uputronics, waveshare, ublox and neo-m8 work too.
+// uputronics, waveshare, ublox and neo-m8 work too. An unknown name is a
+// *FieldError about Config.Hat.
 func Profile(name string) (Hat, error) {
 	if full, ok := aliases[name]; ok {
 		name = full
 	}
 	h, ok := profiles[name]
 	if !ok {
-		return Hat{}, fmt.Errorf("board: unknown hat %q (known: %s)", name, strings.Join(Names(), ", "))
+		return Hat{}, fieldErr("Hat", "unknown hat %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
 	return h, nil
 }

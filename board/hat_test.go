@@ -1,10 +1,13 @@
 package board
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/internal/fielderr"
 	"github.com/gnomon-ntp/gnomon/pps"
 )
 
@@ -19,7 +22,7 @@ func TestProfiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h.Name != n || h.SerialPath != "/dev/serial0" || !standardBauds[h.Baud] || h.Polarity.Validate() != nil {
+		if h.Name != n || h.SerialPath != "/dev/serial0" || !slices.Contains(bauds, h.Baud) || h.Polarity.Validate() != nil {
 			t.Errorf("profile %s inconsistent: %+v", n, h)
 		}
 		if h.PPSPin != NoPin && (h.PPSPin < 2 || h.PPSPin > 27) {
@@ -88,27 +91,42 @@ func TestConfigResolve(t *testing.T) {
 		want string
 	}{
 		{Config{Hat: "nope", PPSMethod: MethodAuto}, "unknown hat"},
-		{Config{SerialPath: "/dev/ttyUSB0"}, "serial_path and baud are required"},
+		{Config{SerialPath: "/dev/ttyUSB0"}, "Baud: required"},
 		{Config{SerialPath: "/dev/ttyUSB0", Baud: 9600}, "PPS input"},
-		{Config{Hat: "ublox-neo-m8", GPIOChip: "chip0"}, "gpio_chip"},
-		{Config{Hat: "ublox-neo-m8", PPSPin: pin(28)}, "pps_pin 28 is not a header GPIO"},
-		{Config{Hat: "ublox-neo-m8", PPSPin: pin(1024), GPIOChip: "gpiochip1"}, "pps_pin 1024"},
-		{Config{Hat: "ublox-neo-m8", PPSPin: pin(-1)}, "pps_pin -1"},
-		{Config{Hat: "ublox-neo-m8", SerialPath: "ttyS0", PPSMethod: MethodAuto}, "serial_path"},
-		{Config{Hat: "ublox-neo-m8", Baud: 9601, PPSMethod: MethodAuto}, "baud 9601"},
-		{Config{Hat: "ublox-neo-m8", PPSDevice: "pps0", PPSMethod: MethodAuto}, "pps_device"},
-		{Config{Hat: "ublox-neo-m8", Polarity: "up", PPSMethod: MethodAuto}, "polarity"},
-		{Config{Hat: "ublox-neo-m8", EdgeDelay: -2 * time.Millisecond}, "edge_delay"},
-		{Config{Hat: "ublox-neo-m8", EdgeDelay: 1001 * time.Microsecond}, "edge_delay"},
-		{Config{Hat: "ublox-neo-m8", PPSMethod: "magic"}, "pps_method \"magic\""},
-		{Config{Hat: "ublox-neo-m8", PPSDevice: "none", PPSMethod: MethodKernel}, "no pps_device"},
-		{Config{Hat: "waveshare-l76x", PPSMethod: MethodGPIOChip}, "no pps_pin"},
+		{Config{Hat: "ublox-neo-m8", GPIOChip: "chip0"}, "GPIOChip"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: pin(28)}, "PPSPin: 28 is not a header GPIO"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: pin(1024), GPIOChip: "gpiochip1"}, "PPSPin: 1024 is not a GPIO line"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: pin(-1)}, "PPSPin: -1"},
+		{Config{Hat: "ublox-neo-m8", SerialPath: "ttyS0", PPSMethod: MethodAuto}, "SerialPath"},
+		{Config{Hat: "ublox-neo-m8", Baud: 9601, PPSMethod: MethodAuto}, "Baud: 9601 is not a supported baud rate"},
+		{Config{Hat: "ublox-neo-m8", PPSDevice: "pps0", PPSMethod: MethodAuto}, "PPSDevice"},
+		{Config{Hat: "ublox-neo-m8", Polarity: "up", PPSMethod: MethodAuto}, "Polarity"},
+		{Config{Hat: "ublox-neo-m8", PPSMethod: "magic"}, "PPSMethod: \"magic\""},
+		{Config{Hat: "ublox-neo-m8", PPSDevice: "none", PPSMethod: MethodKernel}, "no PPS device"},
+		{Config{Hat: "waveshare-l76x", PPSMethod: MethodGPIOChip}, "no PPS pin"},
 	}
 	for _, b := range bad {
 		err := b.c.Validate()
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("Validate(%+v) = %v, want it to mention %q", b.c, err, b.want)
 		}
+	}
+}
+
+// TestResolveReportsEveryField: every wrong field is reported, each a
+// *FieldError naming the Go field.
+func TestResolveReportsEveryField(t *testing.T) {
+	err := Config{Baud: 9601, PPSPin: pin(2000), Polarity: "up", PPSMethod: "magic"}.Validate()
+	var fields []string
+	for _, e := range fielderr.All(err) {
+		var fe *FieldError
+		if !errors.As(e, &fe) {
+			t.Fatalf("%v (%T) is not a *FieldError", e, e)
+		}
+		fields = append(fields, fe.Field)
+	}
+	if got, want := strings.Join(fields, " "), "SerialPath Baud PPSPin Polarity PPSMethod"; got != want {
+		t.Errorf("fields %q, want %q (%v)", got, want, err)
 	}
 }
 

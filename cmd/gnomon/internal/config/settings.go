@@ -50,12 +50,29 @@ func (c *Config) Apply(o Overrides) {
 	}
 }
 
+// BoardConfig returns the [board] section as board.Config.
+func (c *Config) BoardConfig() board.Config {
+	b := c.Board
+	return board.Config{
+		Hat:          b.Hat,
+		SerialPath:   b.SerialPath,
+		Baud:         b.Baud,
+		PPSDevice:    b.PPSDevice,
+		PPSPin:       b.PPSPin,
+		GPIOChip:     b.GPIOChip,
+		Polarity:     b.Polarity,
+		EdgeDelay:    b.EdgeDelay,
+		PPSMethod:    b.PPSMethod,
+		CaptureClear: b.CaptureClear,
+	}
+}
+
 // Hat returns the hat profile with the [board] section's overrides
-// applied, or an *Error naming the field that does not resolve.
+// applied, or an *Error for each field that does not resolve.
 func (c *Config) Hat() (board.Hat, error) {
 	h, err := c.BoardConfig().Resolve()
 	if err != nil {
-		return board.Hat{}, c.Errorf("board", "%v", err) // Load validated it; here for safety
+		return board.Hat{}, c.packageErrors("board", err)
 	}
 	return h, nil
 }
