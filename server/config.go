@@ -61,6 +61,7 @@ const (
 	maxWorkers      = 256
 	maxBatchSize    = 1024
 	maxRateEntries  = 1 << 24
+	maxRateBurst    = 1 << 16
 	minRateInterval = time.Millisecond
 )
 
@@ -95,8 +96,8 @@ func (c Config) Validate() error {
 		errs = append(errs, fieldErr("RateInterval", "%v: want 0s (off) or at least %v", c.RateInterval, minRateInterval))
 	}
 	if c.RateInterval > 0 {
-		if c.RateBurst < 1 || c.RateBurst > 1<<16 {
-			errs = append(errs, fieldErr("RateBurst", "%d not in [1, 65536]", c.RateBurst))
+		if c.RateBurst < 1 || c.RateBurst > maxRateBurst {
+			errs = append(errs, fieldErr("RateBurst", "%d not in [1, %d]", c.RateBurst, maxRateBurst))
 		}
 		if c.RateLeakLog2 < -1 || c.RateLeakLog2 > 16 {
 			errs = append(errs, fieldErr("RateLeakLog2", "%d not in [-1, 16]", c.RateLeakLog2))
