@@ -1,7 +1,6 @@
 package board
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -168,15 +167,8 @@ func TestConfigResolve(t *testing.T) {
 // *FieldError naming the Go field.
 func TestResolveReportsEveryField(t *testing.T) {
 	err := Config{Baud: 9601, PPSPin: pin(2000), Polarity: "up", PPSMethod: "magic"}.Validate()
-	var fields []string
-	for _, e := range fielderr.All(err) {
-		var fe *FieldError
-		if !errors.As(e, &fe) {
-			t.Fatalf("%v (%T) is not a *FieldError", e, e)
-		}
-		fields = append(fields, fe.Field)
-	}
-	if got, want := strings.Join(fields, " "), "SerialPath Baud PPSPin Polarity PPSMethod"; got != want {
+	fields, other := fielderr.Fields(err)
+	if got, want := strings.Join(fields, " "), "SerialPath Baud PPSPin Polarity PPSMethod"; got != want || other != nil {
 		t.Errorf("fields %q, want %q (%v)", got, want, err)
 	}
 }

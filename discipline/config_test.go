@@ -1,7 +1,6 @@
 package discipline
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -13,15 +12,8 @@ import (
 func TestConfigValidateFields(t *testing.T) {
 	c := DefaultConfig()
 	c.StepThreshold, c.OutlierGate = 0, 1
-	var fields []string
-	for _, err := range fielderr.All(c.Validate()) {
-		var fe *FieldError
-		if !errors.As(err, &fe) {
-			t.Fatalf("%v (%T) is not a *FieldError", err, err)
-		}
-		fields = append(fields, fe.Field)
-	}
-	if strings.Join(fields, " ") != "StepThreshold OutlierGate" {
-		t.Errorf("fields %v, want StepThreshold and OutlierGate", fields)
+	fields, other := fielderr.Fields(c.Validate())
+	if strings.Join(fields, " ") != "StepThreshold OutlierGate" || other != nil {
+		t.Errorf("fields %v (and %v), want StepThreshold and OutlierGate", fields, other)
 	}
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -84,15 +83,8 @@ func TestConfigValidateFields(t *testing.T) {
 	c := DefaultConfig()
 	c.ListenAddrs = []string{":123"} // every address, but not a literal IP
 	c.RateBurst = 0
-	var fields []string
-	for _, err := range fielderr.All(c.Validate()) {
-		var fe *FieldError
-		if !errors.As(err, &fe) {
-			t.Fatalf("%v (%T) is not a *FieldError", err, err)
-		}
-		fields = append(fields, fe.Field)
-	}
-	if strings.Join(fields, " ") != "ListenAddrs RateBurst" {
-		t.Errorf("fields %v, want ListenAddrs and RateBurst", fields)
+	fields, other := fielderr.Fields(c.Validate())
+	if strings.Join(fields, " ") != "ListenAddrs RateBurst" || other != nil {
+		t.Errorf("fields %v (and %v), want ListenAddrs and RateBurst", fields, other)
 	}
 }

@@ -76,3 +76,19 @@ func All(err error) []error {
 	}
 	return out
 }
+
+// Fields returns the Field of every *Error in err, in order, and the
+// first error in it that is no *Error (nil if none).
+func Fields(err error) ([]string, error) {
+	var fields []string
+	var other error
+	for _, e := range All(err) {
+		var fe *Error
+		if errors.As(e, &fe) {
+			fields = append(fields, fe.Field)
+		} else if other == nil {
+			other = e
+		}
+	}
+	return fields, other
+}

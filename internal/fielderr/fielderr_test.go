@@ -26,6 +26,9 @@ func TestErrorAndNest(t *testing.T) {
 	if !errors.As(all[0], &fe) || fe.Field != "Locker.NMEADelay" || fe.Err.Error() != "2s is too long" {
 		t.Errorf("nested field error %+v", fe)
 	}
+	if fields, other := Fields(nested); len(fields) != 2 || fields[0] != "Locker.NMEADelay" || fields[1] != "Locker" || other != plain {
+		t.Errorf("Fields = %q, %v", fields, other)
+	}
 	if Nest("X", nil) != nil || All(nil) != nil {
 		t.Error("nil in, not nil out")
 	}
