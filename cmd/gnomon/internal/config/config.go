@@ -1,5 +1,10 @@
-// Package config reads gnomon's TOML configuration file: unknown keys are
+// Package config reads gnomon's TOML configuration file and makes from it,
+// with the command line's Overrides, the configs of the packages gnomon
+// wires together (board, refclock, discipline, server). Unknown keys are
 // refused, and every error names the file, line and field it is about.
+// The packages own their defaults and bounds and validate their configs
+// themselves; this package only maps keys to their fields (see keys) and
+// checks the keys no package holds.
 package config
 
 import (
@@ -121,11 +126,16 @@ type System struct {
 	LogLevel string `toml:"log_level"`
 }
 
-// Default values of fields the file leaves out.
+// Default values of the file's own fields it leaves out (the packages'
+// defaults are the packages').
 const (
+	// DefaultDriftFile is discipline.drift_file's default.
 	DefaultDriftFile = "/var/lib/gnomon/drift"
-	DefaultLogLevel  = "info"
-	DefaultLeapFile  = "/usr/share/zoneinfo/leap-seconds.list"
+	// DefaultLogLevel is system.log_level's default.
+	DefaultLogLevel = "info"
+	// DefaultLeapFile is discipline.leap_seconds_file's default, tzdata's
+	// copy of the IERS list.
+	DefaultLeapFile = "/usr/share/zoneinfo/leap-seconds.list"
 )
 
 // Default returns the configuration used for what a file leaves out.
