@@ -1,11 +1,14 @@
 package board
 
 import (
-	"fmt"
+	"errors"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/internal/fielderr"
 	"github.com/gnomon-ntp/gnomon/pps"
 )
 
@@ -17,9 +20,6 @@ const (
 	MethodPeriph   = "periph"   // periph WaitForEdge, user-space stamps
 	MethodNone     = "none"     // NMEA only
 )
-
-// maxEdgeDelay bounds |Config.EdgeDelay|.
-const maxEdgeDelay = time.Millisecond
 
 // Config selects a hat profile and overrides its wiring where the
 // installation differs; zero values keep the profile's setting. Its fields
@@ -44,7 +44,9 @@ type Config struct {
 	GPIOChip string
 	// Polarity overrides the on-time edge: "rising" or "falling".
 	Polarity string
-	// EdgeDelay overrides the profile's edge delay (see Hat.EdgeDelay).
+	// EdgeDelay overrides the profile's edge delay (see Hat.EdgeDelay);
+	// its bound is the refclock Locker's, which applies it
+	// (refclock.MaxEdgeDelay).
 	EdgeDelay time.Duration
 	// PPSMethod is MethodAuto (or ""), MethodKernel, MethodGPIOChip,
 	// MethodPeriph or MethodNone.
@@ -59,46 +61,70 @@ func DefaultConfig() Config {
 	return Config{Hat: "adafruit-ultimate-gps", PPSMethod: MethodAuto}
 }
 
-// standardBauds are the UART rates GPS receivers offer.
-var standardBauds = map[int]bool{
-	1200: true, 2400: true, 4800: true, 9600: true, 19200: true, 38400: true,
-	57600: true, 115200: true, 230400: true, 460800: true, 921600: true,
+// bauds are the UART speeds, in bits per second, that GPS receivers offer
+// and the serial driver sets, ascending.
+var bauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600}
+
+// GPIO line numbers Config.PPSPin may take.
+const (
+	// MaxHeaderPin is the highest BCM GPIO on the 40-pin header (lines of
+	// the header chip, which is used unless Config.GPIOChip names another).
+	MaxHeaderPin = 27
+	// MaxLine is the highest line number of any GPIO chip.
+	MaxLine = 1023
+)
+
+// FieldError is a wrong value of one Config field: Field names it as Go
+// spells it ("Baud"), Err says what is wrong.
+type FieldError = fielderr.Error
+
+// fieldErr returns a *FieldError about field.
+func fieldErr(field, format string, args ...any) error {
+	return fielderr.New("board", field, format, args...)
 }
 
-// Validate reports the first misconfiguration, naming the field.
+// Validate reports every misconfiguration, a *FieldError for each field
+// (joined by errors.Join).
 func (c Config) Validate() error {
 	_, err := c.Resolve()
 	return err
 }
 
-// Resolve returns the hat profile with c's overrides applied, or the
-// first misconfiguration.
+// Resolve returns the hat profile with c's overrides applied, or every
+// misconfiguration as Validate reports it.
 func (c Config) Resolve() (Hat, error) {
+	var errs []error
+	bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(field, format, args...)) }
 	var h Hat
+	known := true // h is a profile (or the custom receiver) to check the method against
 	if c.Hat == "" {
 		h = Hat{Name: "custom", Title: "custom receiver", PPSPin: NoPin, Polarity: pps.Rising}
-		if c.SerialPath == "" || c.Baud == 0 {
-			return Hat{}, fmt.Errorf("board: serial_path and baud are required without a hat profile")
+		if c.SerialPath == "" {
+			bad("SerialPath", "required without a hat profile")
+		}
+		if c.Baud == 0 {
+			bad("Baud", "required without a hat profile")
 		}
 		if c.PPSDevice == "" && c.PPSPin == nil && c.PPSMethod != MethodNone {
-			return Hat{}, fmt.Errorf("board: a PPS input (pps_device or pps_pin) is required without a hat profile, or pps_method none")
+			bad("PPSDevice", "a PPS input (a PPS device or pin) is required without a hat profile, or PPS method none")
 		}
 	} else {
 		p, err := Profile(c.Hat)
 		if err != nil {
-			return Hat{}, err
+			errs = append(errs, err)
+			known = false
 		}
 		h = p
 	}
 	if c.SerialPath != "" {
 		if !filepath.IsAbs(c.SerialPath) {
-			return Hat{}, fmt.Errorf("board: serial_path %q is not an absolute path", c.SerialPath)
+			bad("SerialPath", "%q is not an absolute device path", c.SerialPath)
 		}
 		h.SerialPath = c.SerialPath
 	}
 	if c.Baud != 0 {
-		if !standardBauds[c.Baud] {
-			return Hat{}, fmt.Errorf("board: baud %d is not a standard GPS rate (1200 to 921600)", c.Baud)
+		if !slices.Contains(bauds, c.Baud) {
+			bad("Baud", "%d is not a supported baud rate (%s)", c.Baud, baudList())
 		}
 		h.Baud = c.Baud
 	}
@@ -108,51 +134,59 @@ func (c Config) Resolve() (Hat, error) {
 		h.PPSDevice = ""
 	default:
 		if !filepath.IsAbs(c.PPSDevice) {
-			return Hat{}, fmt.Errorf("board: pps_device %q is not an absolute path (or \"none\")", c.PPSDevice)
+			bad("PPSDevice", "%q is not an absolute device path such as /dev/pps0 (or \"none\")", c.PPSDevice)
 		}
 		h.PPSDevice = c.PPSDevice
 	}
 	if c.GPIOChip != "" {
 		if strings.ContainsAny(c.GPIOChip, " \t") || (!filepath.IsAbs(c.GPIOChip) && !strings.HasPrefix(c.GPIOChip, "gpiochip")) {
-			return Hat{}, fmt.Errorf("board: gpio_chip %q is neither gpiochipN nor an absolute path", c.GPIOChip)
+			bad("GPIOChip", "%q is neither gpiochipN nor an absolute path", c.GPIOChip)
 		}
 		h.GPIOChip = c.GPIOChip
 	}
 	if c.PPSPin != nil {
-		pin := *c.PPSPin
-		if h.GPIOChip == "" && (pin < 0 || pin > 27) {
-			return Hat{}, fmt.Errorf("board: pps_pin %d is not a header GPIO (0 to 27; set gpio_chip for other chips)", pin)
+		switch pin := *c.PPSPin; {
+		case pin < 0 || pin > MaxLine:
+			bad("PPSPin", "%d is not a GPIO line (0 to %d)", pin, MaxLine)
+		case h.GPIOChip == "" && pin > MaxHeaderPin:
+			bad("PPSPin", "%d is not a header GPIO (0 to %d; name the GPIO chip for lines of other chips)", pin, MaxHeaderPin)
 		}
-		if pin < 0 || pin > 1023 {
-			return Hat{}, fmt.Errorf("board: pps_pin %d is not a GPIO line (0 to 1023)", pin)
-		}
-		h.PPSPin = pin
+		h.PPSPin = *c.PPSPin
 	}
 	if c.Polarity != "" {
 		p, err := pps.ParsePolarity(c.Polarity)
 		if err != nil {
-			return Hat{}, fmt.Errorf("board: polarity: %w", err)
+			bad("Polarity", "%w", err)
 		}
 		h.Polarity = p
 	}
 	if c.EdgeDelay != 0 {
-		if c.EdgeDelay < -maxEdgeDelay || c.EdgeDelay > maxEdgeDelay {
-			return Hat{}, fmt.Errorf("board: edge_delay %v outside -%v to %v", c.EdgeDelay, maxEdgeDelay, maxEdgeDelay)
-		}
 		h.EdgeDelay = c.EdgeDelay
 	}
 	switch c.PPSMethod {
 	case "", MethodAuto, MethodNone:
 	case MethodKernel:
-		if h.PPSDevice == "" {
-			return Hat{}, fmt.Errorf("board: pps_method kernel but hat %s has no pps_device", h.Name)
+		if known && h.PPSDevice == "" {
+			bad("PPSMethod", "kernel, but hat %s has no PPS device", h.Name)
 		}
 	case MethodGPIOChip, MethodPeriph:
-		if h.PPSPin == NoPin {
-			return Hat{}, fmt.Errorf("board: pps_method %s but hat %s has no pps_pin (%s)", c.PPSMethod, h.Name, h.Notes)
+		if known && h.PPSPin == NoPin {
+			bad("PPSMethod", "%s, but hat %s has no PPS pin (%s)", c.PPSMethod, h.Name, h.Notes)
 		}
 	default:
-		return Hat{}, fmt.Errorf("board: pps_method %q unknown (want auto, kernel, gpiochip, periph or none)", c.PPSMethod)
+		bad("PPSMethod", "%q is not one of auto, kernel, gpiochip, periph, none", c.PPSMethod)
+	}
+	if len(errs) > 0 {
+		return Hat{}, errors.Join(errs...)
 	}
 	return h, nil
+}
+
+// baudList is bauds for messages: "1200, 2400, ...".
+func baudList() string {
+	s := make([]string, len(bauds))
+	for i, b := range bauds {
+		s[i] = strconv.Itoa(b)
+	}
+	return strings.Join(s, ", ")
 }

@@ -1,7 +1,6 @@
 package board
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -16,13 +15,15 @@ const NoPin = -1
 type Hat struct {
 	// Name is the profile name, e.g. "uputronics-gps-rtc".
 	Name string
+	// Aliases are short names Profile takes too, e.g. "uputronics".
+	Aliases []string
 	// Title is the maker's product name.
 	Title string
 	// Receiver is the GNSS module on the hat.
 	Receiver string
 	// SerialPath is the UART the receiver's NMEA arrives on.
 	SerialPath string
-	// Baud is the UART speed the receiver starts at.
+	// Baud is the UART speed the receiver starts at, in bits per second.
 	Baud int
 	// PPSDevice is the kernel PPS device the pps-gpio overlay creates for
 	// PPSPin (dtoverlay=pps-gpio,gpiopin=N), or "" for none.
@@ -46,15 +47,21 @@ type Hat struct {
 	// ends (receiver- and load-dependent; a starting point for the locker,
 	// not a correction).
 	NMEADelay time.Duration
+	// ConfigTxt are the lines the hat needs in the Pi's
+	// /boot/firmware/config.txt: the UART, and the pps-gpio overlay that
+	// makes PPSDevice from PPSPin. (Pi 3, 4 and Zero 2 W also want
+	// dtoverlay=disable-bt, which depends on the Pi, not the hat.)
+	ConfigTxt []string
 	// Notes says what is unverified or needs configuration.
 	Notes string
 }
 
-// Profiles are the hats gnomon knows, by name. Pins and rates follow the
+// hats are the hats gnomon knows, one row each. Pins and rates follow the
 // makers' documentation as far as it was checked; Notes say where not.
-var profiles = map[string]Hat{
-	"adafruit-ultimate-gps": {
+var hats = []Hat{
+	{
 		Name:       "adafruit-ultimate-gps",
+		Aliases:    []string{"adafruit"},
 		Title:      "Adafruit Ultimate GPS HAT",
 		Receiver:   "MediaTek MT3339 (PA6H / PA1616)",
 		SerialPath: "/dev/serial0",
@@ -62,11 +69,14 @@ var profiles = map[string]Hat{
 		PPSDevice:  "/dev/pps0",
 		PPSPin:     4,
 		Polarity:   pps.Rising,
+		EdgeDelay:  0,
 		NMEADelay:  350 * time.Millisecond,
+		ConfigTxt:  []string{"enable_uart=1", "dtoverlay=pps-gpio,gpiopin=4"},
 		Notes:      "the coin cell backs the receiver; there is no Linux RTC on this hat",
 	},
-	"uputronics-gps-rtc": {
+	{
 		Name:       "uputronics-gps-rtc",
+		Aliases:    []string{"uputronics"},
 		Title:      "Uputronics GPS/RTC HAT",
 		Receiver:   "u-blox MAX-M8Q",
 		SerialPath: "/dev/serial0",
@@ -74,22 +84,29 @@ var profiles = map[string]Hat{
 		PPSDevice:  "/dev/pps0",
 		PPSPin:     18,
 		Polarity:   pps.Rising,
+		EdgeDelay:  0,
 		NMEADelay:  150 * time.Millisecond,
+		ConfigTxt:  []string{"enable_uart=1", "dtoverlay=pps-gpio,gpiopin=18"},
 		Notes:      "UART configurable up to 115200 baud; RV3028 RTC on I2C",
 	},
-	"waveshare-l76x": {
+	{
 		Name:       "waveshare-l76x",
+		Aliases:    []string{"waveshare"},
 		Title:      "Waveshare L76X GPS HAT",
 		Receiver:   "Quectel L76X",
 		SerialPath: "/dev/serial0",
 		Baud:       9600,
+		PPSDevice:  "",
 		PPSPin:     NoPin,
 		Polarity:   pps.Rising,
+		EdgeDelay:  0,
 		NMEADelay:  300 * time.Millisecond,
+		ConfigTxt:  []string{"enable_uart=1"},
 		Notes:      "PPS pin not verified against Waveshare's documentation: NMEA only unless pps_pin is set",
 	},
-	"ublox-neo-m8": {
+	{
 		Name:       "ublox-neo-m8",
+		Aliases:    []string{"ublox", "neo-m8"},
 		Title:      "hand-wired u-blox NEO-M8N/M8T",
 		Receiver:   "u-blox NEO-M8",
 		SerialPath: "/dev/serial0",
@@ -97,41 +114,34 @@ var profiles = map[string]Hat{
 		PPSDevice:  "/dev/pps0",
 		PPSPin:     18,
 		Polarity:   pps.Rising,
+		EdgeDelay:  0,
 		NMEADelay:  150 * time.Millisecond,
+		ConfigTxt:  []string{"enable_uart=1", "dtoverlay=pps-gpio,gpiopin=18"},
 		Notes:      "PPS may be wired to any GPIO (GPIO18 is usual): set pps_pin to match",
 	},
 }
 
 // Names lists the known hat profiles, sorted.
 func Names() []string {
-	names := make([]string, 0, len(profiles))
-	for n := range profiles {
-		names = append(names, n)
+	names := make([]string, 0, len(hats))
+	for _, h := range hats {
+		names = append(names, h.Name)
 	}
 	slices.Sort(names)
 	return names
 }
 
-// aliases are short names for the profiles.
-var aliases = map[string]string{
-	"adafruit":   "adafruit-ultimate-gps",
-	"uputronics": "uputronics-gps-rtc",
-	"waveshare":  "waveshare-l76x",
-	"ublox":      "ublox-neo-m8",
-	"neo-m8":     "ublox-neo-m8",
-}
-
-// Profile returns the named hat profile; the short names adafruit,
-// uputronics, waveshare, ublox and neo-m8 work too.
+// Profile returns the named hat profile; its short names (Hat.Aliases:
+// adafruit, uputronics, waveshare, ublox, neo-m8) work too. An unknown name
+// is a *FieldError about Config.Hat.
 func Profile(name string) (Hat, error) {
-	if full, ok := aliases[name]; ok {
-		name = full
+	for _, h := range hats {
+		if h.Name == name || slices.Contains(h.Aliases, name) {
+			h.Aliases, h.ConfigTxt = slices.Clone(h.Aliases), slices.Clone(h.ConfigTxt)
+			return h, nil
+		}
 	}
-	h, ok := profiles[name]
-	if !ok {
-		return Hat{}, fmt.Errorf("board: unknown hat %q (known: %s)", name, strings.Join(Names(), ", "))
-	}
-	return h, nil
+	return Hat{}, fieldErr("Hat", "unknown hat %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
 // HasPPS reports whether the hat's pulse reaches the Pi somewhere.

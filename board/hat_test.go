@@ -1,11 +1,15 @@
 package board
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/internal/fielderr"
 	"github.com/gnomon-ntp/gnomon/pps"
+	"github.com/gnomon-ntp/gnomon/refclock"
 )
 
 func TestProfiles(t *testing.T) {
@@ -13,21 +17,6 @@ func TestProfiles(t *testing.T) {
 	want := []string{"adafruit-ultimate-gps", "ublox-neo-m8", "uputronics-gps-rtc", "waveshare-l76x"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("Names = %v, want %v", names, want)
-	}
-	for _, n := range names {
-		h, err := Profile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Name != n || h.SerialPath != "/dev/serial0" || !standardBauds[h.Baud] || h.Polarity.Validate() != nil {
-			t.Errorf("profile %s inconsistent: %+v", n, h)
-		}
-		if h.PPSPin != NoPin && (h.PPSPin < 2 || h.PPSPin > 27) {
-			t.Errorf("profile %s: pin %d", n, h.PPSPin)
-		}
-		if h.NMEADelay <= 0 || h.NMEADelay >= time.Second {
-			t.Errorf("profile %s: NMEA delay %v", n, h.NMEADelay)
-		}
 	}
 	a, _ := Profile("adafruit-ultimate-gps")
 	if a.PPSPin != 4 || a.Baud != 9600 || !a.HasPPS() {
@@ -40,11 +29,75 @@ func TestProfiles(t *testing.T) {
 	if w, _ := Profile("waveshare-l76x"); w.HasPPS() {
 		t.Errorf("Waveshare has an unverified PPS pin but claims PPS: %+v", w)
 	}
-	if h, err := Profile("uputronics"); err != nil || h.Name != "uputronics-gps-rtc" {
-		t.Errorf("alias uputronics: %+v, %v", h, err)
+	for alias, name := range map[string]string{"adafruit": "adafruit-ultimate-gps", "uputronics": "uputronics-gps-rtc",
+		"waveshare": "waveshare-l76x", "ublox": "ublox-neo-m8", "neo-m8": "ublox-neo-m8"} {
+		if h, err := Profile(alias); err != nil || h.Name != name {
+			t.Errorf("alias %s: %+v, %v; want %s", alias, h, err, name)
+		}
 	}
 	if _, err := Profile("garmin-18x"); err == nil || !strings.Contains(err.Error(), "adafruit-ultimate-gps") {
 		t.Errorf("unknown hat: %v, want the known names listed", err)
+	}
+}
+
+// TestHatRowsComplete: every row of hats is a whole profile: names unique,
+// a UART at a supported speed, a header PPS pin or an explicit NoPin (GPIO0
+// and GPIO1 carry the HAT ID EEPROM, so 0 is a forgotten pin), a kernel
+// device only with a pin, delays the refclock Locker accepts, and the
+// config.txt lines for its UART and PPS overlay.
+func TestHatRowsComplete(t *testing.T) {
+	seen := map[string]bool{}
+	for _, h := range hats {
+		for _, n := range append([]string{h.Name}, h.Aliases...) {
+			if n == "" || seen[n] {
+				t.Errorf("row %q: name or alias %q empty or taken", h.Name, n)
+			}
+			seen[n] = true
+		}
+		if h.Title == "" || h.Receiver == "" || h.Notes == "" {
+			t.Errorf("row %s: title, receiver or notes missing", h.Name)
+		}
+		if !strings.HasPrefix(h.SerialPath, "/dev/") {
+			t.Errorf("row %s: serial path %q", h.Name, h.SerialPath)
+		}
+		if !slices.Contains(bauds, h.Baud) {
+			t.Errorf("row %s: baud %d not in %v", h.Name, h.Baud, bauds)
+		}
+		if h.PPSPin != NoPin && (h.PPSPin < 2 || h.PPSPin > MaxHeaderPin) {
+			t.Errorf("row %s: PPS pin %d is neither a header GPIO 2..%d nor NoPin", h.Name, h.PPSPin, MaxHeaderPin)
+		}
+		if h.PPSDevice != "" && (h.PPSPin == NoPin || !strings.HasPrefix(h.PPSDevice, "/dev/pps")) {
+			t.Errorf("row %s: PPS device %q without a pin for its overlay, or not /dev/ppsN", h.Name, h.PPSDevice)
+		}
+		if err := h.Polarity.Validate(); err != nil {
+			t.Errorf("row %s: %v", h.Name, err)
+		}
+		if h.NMEADelay <= 0 {
+			t.Errorf("row %s: no NMEA delay", h.Name)
+		}
+		if err := (refclock.LockerConfig{NMEADelay: h.NMEADelay, EdgeDelay: h.EdgeDelay}).Validate(); err != nil {
+			t.Errorf("row %s: delays the Locker refuses: %v", h.Name, err)
+		}
+		want := []string{"enable_uart=1"}
+		if h.PPSDevice != "" {
+			overlay := fmt.Sprintf("dtoverlay=pps-gpio,gpiopin=%d", h.PPSPin)
+			if h.Polarity == pps.Falling {
+				overlay += ",assert_falling_edge=true"
+			}
+			want = append(want, overlay)
+		}
+		if !slices.Equal(h.ConfigTxt, want) {
+			t.Errorf("row %s: config.txt lines %q, want %q", h.Name, h.ConfigTxt, want)
+		}
+		if err := (Config{Hat: h.Name}).Validate(); err != nil {
+			t.Errorf("row %s: %v", h.Name, err)
+		}
+	}
+	// Profile hands out copies: changing one leaves the row alone.
+	h, _ := Profile("adafruit")
+	h.ConfigTxt[0] = "changed"
+	if h2, _ := Profile("adafruit"); h2.ConfigTxt[0] != "enable_uart=1" {
+		t.Error("Profile shares the row's config.txt lines")
 	}
 }
 
@@ -88,27 +141,35 @@ func TestConfigResolve(t *testing.T) {
 		want string
 	}{
 		{Config{Hat: "nope", PPSMethod: MethodAuto}, "unknown hat"},
-		{Config{SerialPath: "/dev/ttyUSB0"}, "serial_path and baud are required"},
+		{Config{SerialPath: "/dev/ttyUSB0"}, "Baud: required"},
 		{Config{SerialPath: "/dev/ttyUSB0", Baud: 9600}, "PPS input"},
-		{Config{Hat: "ublox-neo-m8", GPIOChip: "chip0"}, "gpio_chip"},
-		{Config{Hat: "ublox-neo-m8", PPSPin: pin(28)}, "pps_pin 28 is not a header GPIO"},
-		{Config{Hat: "ublox-neo-m8", PPSPin: pin(1024), GPIOChip: "gpiochip1"}, "pps_pin 1024"},
-		{Config{Hat: "ublox-neo-m8", PPSPin: pin(-1)}, "pps_pin -1"},
-		{Config{Hat: "ublox-neo-m8", SerialPath: "ttyS0", PPSMethod: MethodAuto}, "serial_path"},
-		{Config{Hat: "ublox-neo-m8", Baud: 9601, PPSMethod: MethodAuto}, "baud 9601"},
-		{Config{Hat: "ublox-neo-m8", PPSDevice: "pps0", PPSMethod: MethodAuto}, "pps_device"},
-		{Config{Hat: "ublox-neo-m8", Polarity: "up", PPSMethod: MethodAuto}, "polarity"},
-		{Config{Hat: "ublox-neo-m8", EdgeDelay: -2 * time.Millisecond}, "edge_delay"},
-		{Config{Hat: "ublox-neo-m8", EdgeDelay: 1001 * time.Microsecond}, "edge_delay"},
-		{Config{Hat: "ublox-neo-m8", PPSMethod: "magic"}, "pps_method \"magic\""},
-		{Config{Hat: "ublox-neo-m8", PPSDevice: "none", PPSMethod: MethodKernel}, "no pps_device"},
-		{Config{Hat: "waveshare-l76x", PPSMethod: MethodGPIOChip}, "no pps_pin"},
+		{Config{Hat: "ublox-neo-m8", GPIOChip: "chip0"}, "GPIOChip"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: pin(28)}, "PPSPin: 28 is not a header GPIO"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: pin(1024), GPIOChip: "gpiochip1"}, "PPSPin: 1024 is not a GPIO line"},
+		{Config{Hat: "ublox-neo-m8", PPSPin: pin(-1)}, "PPSPin: -1"},
+		{Config{Hat: "ublox-neo-m8", SerialPath: "ttyS0", PPSMethod: MethodAuto}, "SerialPath"},
+		{Config{Hat: "ublox-neo-m8", Baud: 9601, PPSMethod: MethodAuto}, "Baud: 9601 is not a supported baud rate"},
+		{Config{Hat: "ublox-neo-m8", PPSDevice: "pps0", PPSMethod: MethodAuto}, "PPSDevice"},
+		{Config{Hat: "ublox-neo-m8", Polarity: "up", PPSMethod: MethodAuto}, "Polarity"},
+		{Config{Hat: "ublox-neo-m8", PPSMethod: "magic"}, "PPSMethod: \"magic\""},
+		{Config{Hat: "ublox-neo-m8", PPSDevice: "none", PPSMethod: MethodKernel}, "no PPS device"},
+		{Config{Hat: "waveshare-l76x", PPSMethod: MethodGPIOChip}, "no PPS pin"},
 	}
 	for _, b := range bad {
 		err := b.c.Validate()
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("Validate(%+v) = %v, want it to mention %q", b.c, err, b.want)
 		}
+	}
+}
+
+// TestResolveReportsEveryField: every wrong field is reported, each a
+// *FieldError naming the Go field.
+func TestResolveReportsEveryField(t *testing.T) {
+	err := Config{Baud: 9601, PPSPin: pin(2000), Polarity: "up", PPSMethod: "magic"}.Validate()
+	fields, other := fielderr.Fields(err)
+	if got, want := strings.Join(fields, " "), "SerialPath Baud PPSPin Polarity PPSMethod"; got != want || other != nil {
+		t.Errorf("fields %q, want %q (%v)", got, want, err)
 	}
 }
 

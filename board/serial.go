@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -21,7 +22,7 @@ const serialReadTimeout = 200 * time.Millisecond
 // blocked Read return an error wrapping os.ErrClosed within 200 ms. Device
 // faults (e.g. a USB adapter unplugged) come back from Read as errors.
 func OpenSerial(path string, baud int) (io.ReadCloser, error) {
-	if !standardBauds[baud] {
+	if !slices.Contains(bauds, baud) {
 		return nil, fmt.Errorf("board: open serial %s: baud %d is not a standard GPS rate", path, baud)
 	}
 	p, err := serial.OpenPort(&serial.Config{Name: path, Baud: baud, ReadTimeout: serialReadTimeout})

@@ -2,8 +2,9 @@ package discipline
 
 import (
 	"errors"
-	"fmt"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/internal/fielderr"
 )
 
 // Config tunes the discipline: the servo, the step policy, holdover and the
@@ -69,44 +70,58 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first setting that cannot work.
+// FieldError is a wrong value of one Config field: Field names it as Go
+// spells it ("StepThreshold"), Err says what is wrong.
+type FieldError = fielderr.Error
+
+// fieldErr returns a *FieldError about field.
+func fieldErr(field, format string, args ...any) error {
+	return fielderr.New("discipline", field, format, args...)
+}
+
+// Validate reports every setting that cannot work, a *FieldError for each
+// field (joined by errors.Join).
 func (c Config) Validate() error {
 	var errs []error
+	bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(field, format, args...)) }
 	if c.StepThreshold <= 0 {
-		errs = append(errs, fmt.Errorf("discipline: StepThreshold %v must be positive", c.StepThreshold))
+		bad("StepThreshold", "%v must be positive", c.StepThreshold)
 	}
 	if !(c.MaxSlewPPM >= 1 && c.MaxSlewPPM <= 100000) {
-		errs = append(errs, fmt.Errorf("discipline: MaxSlewPPM %v must be within 1..100000", c.MaxSlewPPM))
+		bad("MaxSlewPPM", "%v must be within 1..100000", c.MaxSlewPPM)
 	}
 	if c.PulsePeriod < 100*time.Millisecond || c.PulsePeriod > time.Minute {
-		errs = append(errs, fmt.Errorf("discipline: PulsePeriod %v must be within 100ms..1m", c.PulsePeriod))
+		bad("PulsePeriod", "%v must be within 100ms..1m", c.PulsePeriod)
 	}
 	if c.InitialNoise <= 0 {
-		errs = append(errs, fmt.Errorf("discipline: InitialNoise %v must be positive", c.InitialNoise))
+		bad("InitialNoise", "%v must be positive", c.InitialNoise)
 	}
-	if !(c.InitialFreqUncertaintyPPM > 0) || !(c.DriftUncertaintyPPM > 0) {
-		errs = append(errs, errors.New("discipline: frequency uncertainties must be positive"))
+	if !(c.InitialFreqUncertaintyPPM > 0) {
+		bad("InitialFreqUncertaintyPPM", "%v must be positive", c.InitialFreqUncertaintyPPM)
+	}
+	if !(c.DriftUncertaintyPPM > 0) {
+		bad("DriftUncertaintyPPM", "%v must be positive", c.DriftUncertaintyPPM)
 	}
 	if !(c.OutlierGate >= 2) {
-		errs = append(errs, fmt.Errorf("discipline: OutlierGate %v must be at least 2", c.OutlierGate))
+		bad("OutlierGate", "%v must be at least 2", c.OutlierGate)
 	}
 	if c.ReacquireAfter < 10*c.PulsePeriod {
-		errs = append(errs, fmt.Errorf("discipline: ReacquireAfter %v must be at least 10 pulse periods", c.ReacquireAfter))
+		bad("ReacquireAfter", "%v must be at least 10 pulse periods", c.ReacquireAfter)
 	}
 	if c.LockThreshold <= 0 {
-		errs = append(errs, fmt.Errorf("discipline: LockThreshold %v must be positive", c.LockThreshold))
+		bad("LockThreshold", "%v must be positive", c.LockThreshold)
 	}
 	if c.MinLockSamples < 1 {
-		errs = append(errs, fmt.Errorf("discipline: MinLockSamples %d must be at least 1", c.MinLockSamples))
+		bad("MinLockSamples", "%d must be at least 1", c.MinLockSamples)
 	}
 	if c.UnsyncAfter <= 0 {
-		errs = append(errs, fmt.Errorf("discipline: UnsyncAfter %v must be positive", c.UnsyncAfter))
+		bad("UnsyncAfter", "%v must be positive", c.UnsyncAfter)
 	}
 	if !(c.DispersionRate >= 0 && c.DispersionRate < 1e-3) {
-		errs = append(errs, fmt.Errorf("discipline: DispersionRate %v must be within 0..1e-3", c.DispersionRate))
+		bad("DispersionRate", "%v must be within 0..1e-3", c.DispersionRate)
 	}
 	if c.PrecisionLog2 > 0 || c.PrecisionLog2 < -32 {
-		errs = append(errs, fmt.Errorf("discipline: PrecisionLog2 %d must be within -32..0", c.PrecisionLog2))
+		bad("PrecisionLog2", "%d must be within -32..0", c.PrecisionLog2)
 	}
 	return errors.Join(errs...)
 }

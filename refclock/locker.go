@@ -2,7 +2,6 @@ package refclock
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
@@ -102,38 +101,44 @@ func (c LockerConfig) withDefaults() LockerConfig {
 	return c
 }
 
-// Validate reports a misconfiguration; zero fields are valid (defaults).
+// MaxEdgeDelay bounds |LockerConfig.EdgeDelay|: wiring, level shifters and
+// antenna cable delay the pulse by nanoseconds to microseconds; more is a
+// mistake of units.
+const MaxEdgeDelay = time.Millisecond
+
+// Validate reports a misconfiguration, a *FieldError for each field
+// (joined by errors.Join); zero fields are valid (defaults).
 func (c LockerConfig) Validate() error {
 	c = c.withDefaults()
 	var errs []error
+	bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(field, format, args...)) }
 	if c.NMEADelay < 0 || c.NMEADelay >= time.Second {
-		errs = append(errs, fmt.Errorf("NMEADelay %v outside [0, 1s)", c.NMEADelay))
+		bad("NMEADelay", "%v outside [0, 1s)", c.NMEADelay)
 	}
 	if c.MaxNMEADelay < 0 || c.MaxNMEADelay >= time.Second {
-		errs = append(errs, fmt.Errorf("MaxNMEADelay %v outside (0, 1s)", c.MaxNMEADelay))
+		bad("MaxNMEADelay", "%v outside (0, 1s)", c.MaxNMEADelay)
 	}
 	if c.NMEADelay > c.MaxNMEADelay {
-		errs = append(errs, fmt.Errorf("NMEADelay %v > MaxNMEADelay %v", c.NMEADelay, c.MaxNMEADelay))
+		bad("MaxNMEADelay", "%v is below the typical NMEA delay %v", c.MaxNMEADelay, c.NMEADelay)
 	}
-	if c.EdgeDelay <= -time.Second || c.EdgeDelay >= time.Second {
-		errs = append(errs, fmt.Errorf("EdgeDelay %v outside (-1s, 1s)", c.EdgeDelay))
+	if c.EdgeDelay < -MaxEdgeDelay || c.EdgeDelay > MaxEdgeDelay {
+		bad("EdgeDelay", "%v is outside %v..%v", c.EdgeDelay, -MaxEdgeDelay, MaxEdgeDelay)
 	}
-	if c.PPSErr < 0 || c.NMEAErr < 0 {
-		errs = append(errs, fmt.Errorf("negative PPSErr %v or NMEAErr %v", c.PPSErr, c.NMEAErr))
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"PPSErr", c.PPSErr}, {"NMEAErr", c.NMEAErr}, {"RelockAfter", c.RelockAfter}, {"MaxCoast", c.MaxCoast}, {"PulseTimeout", c.PulseTimeout}} {
+		if f.d < 0 {
+			bad(f.name, "%v is negative", f.d)
+		}
 	}
 	if c.LockCount < 1 {
-		errs = append(errs, fmt.Errorf("LockCount %d < 1", c.LockCount))
-	}
-	if c.RelockAfter < 0 || c.MaxCoast < 0 || c.PulseTimeout < 0 {
-		errs = append(errs, errors.New("negative RelockAfter, MaxCoast or PulseTimeout"))
+		bad("LockCount", "%d is below 1", c.LockCount)
 	}
 	if c.GridTolerance < 0 || c.GridTolerance >= 500*time.Millisecond {
-		errs = append(errs, fmt.Errorf("GridTolerance %v outside [0, 500ms)", c.GridTolerance))
+		bad("GridTolerance", "%v outside [0, 500ms)", c.GridTolerance)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("refclock: locker config: %w", err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // LockerStats counts what the Locker did with its inputs.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/internal/fielderr"
 	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/source"
@@ -40,9 +41,10 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports every misconfiguration at once.
+// Validate reports every misconfiguration at once; the Locker's as
+// *FieldErrors naming "Locker." and the field.
 func (c Config) Validate() error {
-	return errors.Join(c.NMEA.Validate(), c.Locker.Validate(), c.Filter.Validate(), c.Reopen.Validate())
+	return errors.Join(c.NMEA.Validate(), fielderr.Nest("Locker", c.Locker.Validate()), c.Filter.Validate(), c.Reopen.Validate())
 }
 
 // Status is a snapshot of the refclock's state and counters.

@@ -1,6 +1,10 @@
 package refclock
 
-import "time"
+import (
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/internal/fielderr"
+)
 
 // TimeMsg is what the receiver said about time in one NMEA sentence.
 type TimeMsg struct {
@@ -46,4 +50,14 @@ type Receiver struct {
 	Sats int
 	// Sentence is the sentence type that carried the time.
 	Sentence string
+}
+
+// FieldError is a wrong value of one field of a refclock configuration:
+// Field names it as Go spells it, from Config ("Locker.NMEADelay") or from
+// the LockerConfig validated alone ("NMEADelay"); Err says what is wrong.
+type FieldError = fielderr.Error
+
+// fieldErr returns a *FieldError about field.
+func fieldErr(field, format string, args ...any) error {
+	return fielderr.New("refclock", field, format, args...)
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"runtime"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/internal/fielderr"
 )
 
 // Config configures the NTP server.
@@ -59,43 +61,55 @@ const (
 	maxWorkers      = 256
 	maxBatchSize    = 1024
 	maxRateEntries  = 1 << 24
+	maxRateBurst    = 1 << 16
 	minRateInterval = time.Millisecond
 )
 
-// Validate reports the first thing wrong with c, naming the field.
+// FieldError is a wrong value of one Config field: Field names it as Go
+// spells it ("RateBurst"), Err says what is wrong.
+type FieldError = fielderr.Error
+
+// fieldErr returns a *FieldError about field.
+func fieldErr(field, format string, args ...any) error {
+	return fielderr.New("server", field, format, args...)
+}
+
+// Validate reports everything wrong with c, a *FieldError for each field
+// (joined by errors.Join).
 func (c Config) Validate() error {
+	var errs []error
 	if len(c.ListenAddrs) == 0 {
-		return errors.New("server: ListenAddrs is empty")
+		errs = append(errs, fieldErr("ListenAddrs", "at least one address is required"))
 	}
 	for _, a := range c.ListenAddrs {
 		if _, err := parseListenAddr(a); err != nil {
-			return fmt.Errorf("server: ListenAddrs: %w", err)
+			errs = append(errs, fieldErr("ListenAddrs", "%w", err))
 		}
 	}
 	if c.Workers < 1 || c.Workers > maxWorkers {
-		return fmt.Errorf("server: Workers %d not in [1, %d]", c.Workers, maxWorkers)
+		errs = append(errs, fieldErr("Workers", "%d not in [1, %d]", c.Workers, maxWorkers))
 	}
 	if c.BatchSize < 1 || c.BatchSize > maxBatchSize {
-		return fmt.Errorf("server: BatchSize %d not in [1, %d]", c.BatchSize, maxBatchSize)
+		errs = append(errs, fieldErr("BatchSize", "%d not in [1, %d]", c.BatchSize, maxBatchSize))
 	}
 	if c.RateInterval < 0 || (c.RateInterval > 0 && c.RateInterval < minRateInterval) {
-		return fmt.Errorf("server: RateInterval %v: want 0 (off) or at least %v", c.RateInterval, minRateInterval)
+		errs = append(errs, fieldErr("RateInterval", "%v: want 0s (off) or at least %v", c.RateInterval, minRateInterval))
 	}
 	if c.RateInterval > 0 {
-		if c.RateBurst < 1 || c.RateBurst > 1<<16 {
-			return fmt.Errorf("server: RateBurst %d not in [1, 65536]", c.RateBurst)
+		if c.RateBurst < 1 || c.RateBurst > maxRateBurst {
+			errs = append(errs, fieldErr("RateBurst", "%d not in [1, %d]", c.RateBurst, maxRateBurst))
 		}
 		if c.RateLeakLog2 < -1 || c.RateLeakLog2 > 16 {
-			return fmt.Errorf("server: RateLeakLog2 %d not in [-1, 16]", c.RateLeakLog2)
+			errs = append(errs, fieldErr("RateLeakLog2", "%d not in [-1, 16]", c.RateLeakLog2))
 		}
 		if c.RateTableEntries < 16 || c.RateTableEntries > maxRateEntries {
-			return fmt.Errorf("server: RateTableEntries %d not in [16, %d]", c.RateTableEntries, maxRateEntries)
+			errs = append(errs, fieldErr("RateTableEntries", "%d not in [16, %d]", c.RateTableEntries, maxRateEntries))
 		}
 		if c.RateIPv6PrefixLen < 32 || c.RateIPv6PrefixLen > 128 {
-			return fmt.Errorf("server: RateIPv6PrefixLen %d not in [32, 128]", c.RateIPv6PrefixLen)
+			errs = append(errs, fieldErr("RateIPv6PrefixLen", "%d not in [32, 128]", c.RateIPv6PrefixLen))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // parseListenAddr parses "host:port" with a literal IP address.

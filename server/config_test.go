@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/internal/fielderr"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -14,7 +16,7 @@ func TestConfigValidate(t *testing.T) {
 		mod  func(*Config)
 		want string
 	}{
-		{func(c *Config) { c.ListenAddrs = nil }, "ListenAddrs is empty"},
+		{func(c *Config) { c.ListenAddrs = nil }, "ListenAddrs: at least one address"},
 		{func(c *Config) { c.ListenAddrs = []string{"localhost:123"} }, "literal IP"},
 		{func(c *Config) { c.ListenAddrs = []string{"127.0.0.1"} }, "literal IP"},
 		{func(c *Config) { c.Workers = 0 }, "Workers"},
@@ -72,5 +74,17 @@ func TestStatsLogValue(t *testing.T) {
 	}
 	if DropReason(200).String() != "unknown" {
 		t.Error("out of range reason named")
+	}
+}
+
+// TestConfigValidateFields: Validate reports every wrong field, each as a
+// *FieldError naming the Go field.
+func TestConfigValidateFields(t *testing.T) {
+	c := DefaultConfig()
+	c.ListenAddrs = []string{":123"} // every address, but not a literal IP
+	c.RateBurst = 0
+	fields, other := fielderr.Fields(c.Validate())
+	if strings.Join(fields, " ") != "ListenAddrs RateBurst" || other != nil {
+		t.Errorf("fields %v (and %v), want ListenAddrs and RateBurst", fields, other)
 	}
 }

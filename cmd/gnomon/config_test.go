@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gnomon-ntp/gnomon/internal/config"
+	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/config"
 )
 
 // TestExampleConfig checks that the shipped example is a valid config.

@@ -12,10 +12,9 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/board"
+	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/config"
 	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/privdrop"
 	"github.com/gnomon-ntp/gnomon/discipline"
-	"github.com/gnomon-ntp/gnomon/internal/config"
-	"github.com/gnomon-ntp/gnomon/internal/leap"
 	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/server"
@@ -63,57 +62,29 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 	if err != nil {
 		return err
 	}
-	level := cfg.System.LogLevel
-	if f.logLevel != "" {
-		level = f.logLevel
-	}
-	log := newLogger(stderr, level)
-	listen := cfg.Server.Listen
-	if len(f.listen) > 0 {
-		listen = f.listen
-	}
-	driftPath := cfg.Discipline.DriftFile
-	if f.driftSet {
-		driftPath = f.driftFile
-	}
-	userName, groupName := cfg.System.User, cfg.System.Group
-	if f.user != "" {
-		userName, groupName = f.user, ""
-	}
-	uid, gid, err := lookupIDs(userName, groupName)
+	cfg.Apply(f.over)
+	log := newLogger(stderr, cfg.System.LogLevel)
+	userName := cfg.System.User
+	uid, gid, err := lookupIDs(userName, cfg.System.Group)
 	if err != nil {
 		return cfg.Errorf("system.user", "%v", err)
 	}
-	boardCfg := cfg.BoardConfig()
-	hat, err := boardCfg.Resolve()
+	hat, err := cfg.Hat()
 	if err != nil {
-		return cfg.Errorf("board", "%v", err) // Load validated it; here for safety
+		return err
 	}
-	var leaps discipline.LeapSource
-	if p := cfg.Discipline.LeapSecondsFile; p != "" {
-		t, err := leap.Load(p)
-		switch {
-		case err == nil:
-			leaps = t
-			if t.Expired(time.Now()) {
-				log.Warn("leap seconds table has expired: update tzdata", "file", p, "expired", t.Expires().Format(time.DateOnly))
-			} else {
-				log.Info("leap seconds table", "file", p, "expires", t.Expires().Format(time.DateOnly))
-			}
-		case errors.Is(err, os.ErrNotExist) && cfg.Line("discipline.leap_seconds_file") == 0:
-			log.Warn("no leap seconds table: leap seconds will not be announced", "file", p)
-		default:
-			return cfg.Errorf("discipline.leap_seconds_file", "%v", err)
-		}
+	leaps, err := cfg.LeapTable(time.Now(), log)
+	if err != nil {
+		return err
 	}
 
 	// Devices, while still root.
 	serial, err := dev.openSerial(hat.SerialPath, hat.Baud)
 	if err != nil {
-		return cfg.Errorf(boardKey(cfg, "board.serial_path"), "%v", err)
+		return cfg.Errorf("board.serial_path", "%v", err)
 	}
 	log.Info("GPS receiver", "hat", hat.Name, "serial", hat.SerialPath, "baud", hat.Baud)
-	src, err := dev.openPPS(hat, boardCfg.OpenOptions(log.With("part", "board")))
+	src, err := dev.openPPS(hat, cfg.BoardConfig().OpenOptions(log.With("part", "board")))
 	switch {
 	case err == nil:
 	case errors.Is(err, board.ErrNoPPS):
@@ -121,10 +92,10 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		src = nil
 	default:
 		serial.Close()
-		return cfg.Errorf(boardKey(cfg, "board.pps_device"), "%v", err)
+		return cfg.Errorf("board.pps_device", "%v", err)
 	}
 	// From here the refclock owns the devices and closes them.
-	refDev, err := refclock.NewDevice(rcfgFor(cfg, hat), refclock.Devices{
+	refDev, err := refclock.NewDevice(cfg.RefclockConfig(hat), refclock.Devices{
 		Serial: serial,
 		Reopen: func() (io.ReadCloser, error) { return dev.openSerial(hat.SerialPath, hat.Baud) },
 		PPS:    src,
@@ -137,51 +108,20 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		refDev.Close()
 		return err
 	}
-	dcfg := discipline.DefaultConfig()
-	dcfg.StepThreshold = cfg.Discipline.StepThreshold
-	scfg := server.DefaultConfig()
-	scfg.ListenAddrs = listen
-	scfg.RateInterval, scfg.RateBurst = cfg.Server.RateInterval, cfg.Server.RateBurst
-	if f.noLimit {
-		scfg.RateInterval = 0
-	}
 	a := &appliance{
 		log:         log,
 		clock:       clock,
 		leaps:       leaps,
 		timeSrc:     timeSrc,
-		discCfg:     dcfg,
-		srvCfg:      scfg,
-		driftPath:   driftPath,
+		discCfg:     cfg.DisciplineConfig(),
+		srvCfg:      cfg.ServerConfig(),
+		driftPath:   cfg.Discipline.DriftFile,
 		ref:         refDev,
 		afterListen: func() error { return dev.drop(log, userName, uid, gid) },
 		statusLevel: slog.LevelDebug,
 		statusEvery: time.Minute,
 	}
 	return a.run(ctx)
-}
-
-// boardKey is key if the file sets it, else board.hat (the profile chose
-// the value), else key.
-func boardKey(cfg *config.Config, key string) string {
-	if cfg.Line(key) == 0 && cfg.Line("board.hat") != 0 {
-		return "board.hat"
-	}
-	return key
-}
-
-// rcfgFor is the refclock configuration for hat and the file's [refclock].
-func rcfgFor(cfg *config.Config, hat board.Hat) refclock.Config {
-	rcfg := refclock.DefaultConfig()
-	rcfg.Locker.NMEADelay = hat.NMEADelay
-	if cfg.Refclock.NMEADelay != 0 {
-		rcfg.Locker.NMEADelay = cfg.Refclock.NMEADelay
-	}
-	rcfg.Locker.MaxNMEADelay = cfg.Refclock.MaxNMEADelay
-	rcfg.Locker.EdgeDelay = hat.EdgeDelay
-	rcfg.Locker.AcceptInvalid = cfg.Refclock.AcceptInvalid
-	rcfg.Locker.PPSErr = 0 // the PPS source's Precision
-	return rcfg
 }
 
 // lookupIDs resolves userName (and groupName, or else the user's primary

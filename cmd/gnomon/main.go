@@ -22,7 +22,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/gnomon-ntp/gnomon/internal/config"
+	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/config"
 	"github.com/gnomon-ntp/gnomon/internal/discsim"
 )
 
@@ -115,14 +115,11 @@ func (l *listFlag) Set(s string) error {
 
 // runFlags are the flags of "gnomon run".
 type runFlags struct {
-	sim       bool
-	config    string
-	listen    listFlag
-	driftFile string
-	driftSet  bool
-	logLevel  string
-	user      string
-	noLimit   bool
+	sim    bool
+	config string
+	// over are the flags that override the config file (or, with --sim,
+	// the simulation's defaults).
+	over config.Overrides
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
@@ -131,22 +128,20 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	fs.SetOutput(stderr)
 	fs.BoolVar(&f.sim, "sim", false, "run on a simulated GPS hat and a simulated clock (the host clock is never changed)")
 	fs.StringVar(&f.config, "config", "", "TOML configuration `file` for real hardware")
-	fs.Var(&f.listen, "ntp-listen", "UDP `address` to serve NTP on (repeatable or comma-separated; overrides the config's server.listen)")
-	fs.StringVar(&f.driftFile, "drift-file", "", "drift `file` (overrides discipline.drift_file; empty disables it)")
-	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (overrides system.log_level)")
-	fs.BoolVar(&f.noLimit, "no-rate-limit", false, "answer every request: turn per-client rate limiting off (benchmarks; overrides server.rate_interval)")
-	fs.StringVar(&f.user, "user", "", "`user` to switch to after opening devices and sockets (overrides system.user)")
+	fs.Var((*listFlag)(&f.over.Listen), "ntp-listen", "UDP `address` to serve NTP on (repeatable or comma-separated; overrides the config's server.listen)")
+	fs.Func("drift-file", "drift `file` (overrides discipline.drift_file; empty disables it)", func(s string) error {
+		f.over.DriftFile = &s
+		return nil
+	})
+	fs.StringVar(&f.over.LogLevel, "log-level", "", "debug, info, warn or error (overrides system.log_level)")
+	fs.BoolVar(&f.over.NoRateLimit, "no-rate-limit", false, "answer every request: turn per-client rate limiting off (benchmarks; overrides server.rate_interval)")
+	fs.StringVar(&f.over.User, "user", "", "`user` to switch to after opening devices and sockets (overrides system.user)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
 		return nil, errUsage
 	}
-	fs.Visit(func(fl *flag.Flag) {
-		if fl.Name == "drift-file" {
-			f.driftSet = true
-		}
-	})
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "gnomon run: unexpected argument %q\n", fs.Arg(0))
 		return nil, errUsage
@@ -155,14 +150,14 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 		fmt.Fprintln(stderr, "gnomon run: give exactly one of --sim and --config FILE")
 		return nil, errUsage
 	}
-	for _, a := range f.listen {
+	for _, a := range f.over.Listen {
 		if err := config.CheckListen(a); err != nil {
 			fmt.Fprintf(stderr, "gnomon run: --ntp-listen: %v\n", err)
 			return nil, errUsage
 		}
 	}
-	if f.logLevel != "" {
-		if _, err := config.ParseLogLevel(f.logLevel); err != nil {
+	if f.over.LogLevel != "" {
+		if _, err := config.ParseLogLevel(f.over.LogLevel); err != nil {
 			fmt.Fprintf(stderr, "gnomon run: --log-level: %v\n", err)
 			return nil, errUsage
 		}

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/board"
+	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/config"
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/simhat"
 	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/refclock"
-	"github.com/gnomon-ntp/gnomon/server"
 )
 
 // The simulated clock's start: ahead of the host clock by more than the
@@ -42,7 +42,14 @@ func (s simTime) FromSystem(t time.Time) time.Time { return s.c.At(t) }
 // real pseudo-terminal to the real serial reader. The host clock is never
 // changed.
 func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
-	log := newLogger(stderr, f.logLevel)
+	// The file's defaults, but on a loopback port and without a drift file
+	// unless asked (a simulated crystal's drift is no use later); the
+	// command line overrides them as it does a config file.
+	cfg := config.Default()
+	cfg.Server.Listen = []string{simListen}
+	cfg.Discipline.DriftFile = ""
+	cfg.Apply(f.over)
+	log := newLogger(stderr, cfg.System.LogLevel)
 	clk := discipline.NewSimClock(discipline.SimClockConfig{
 		InitialOffset: simStartOffset,
 		FreqPPM:       simFreqPPM,
@@ -64,9 +71,10 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	userName := cfg.System.User
 	uid, gid := -1, -1
-	if f.user != "" {
-		if uid, gid, err = lookupIDs(f.user, ""); err != nil {
+	if userName != "" {
+		if uid, gid, err = lookupIDs(userName, cfg.System.Group); err != nil {
 			serial.Close()
 			return err
 		}
@@ -85,26 +93,18 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		return err
 	}
 
-	srvCfg := server.DefaultConfig()
-	srvCfg.ListenAddrs = []string(f.listen)
-	if len(srvCfg.ListenAddrs) == 0 {
-		srvCfg.ListenAddrs = []string{simListen}
-	}
-	if f.noLimit {
-		srvCfg.RateInterval = 0
-	}
 	a := &appliance{
 		log:       log,
 		clock:     clk,
 		timeSrc:   simTime{clk},
-		discCfg:   discipline.DefaultConfig(),
-		srvCfg:    srvCfg,
-		driftPath: f.driftFile, // none unless asked: a simulated crystal's drift is no use later
+		discCfg:   cfg.DisciplineConfig(),
+		srvCfg:    cfg.ServerConfig(),
+		driftPath: cfg.Discipline.DriftFile,
 		ref:       refDev,
 		tasks:     map[string]func(context.Context) error{"simhat": hat.Run},
 	}
-	if f.user != "" {
-		a.afterListen = func() error { return dropTo(log, f.user, uid, gid) }
+	if userName != "" {
+		a.afterListen = func() error { return dropTo(log, userName, uid, gid) }
 	}
 	// clock_minus_host: how far the simulated clock really is from true
 	// (host) time.

@@ -1,22 +1,25 @@
-// Package config reads gnomon's TOML configuration file: unknown keys are
+// Package config reads gnomon's TOML configuration file and makes from it,
+// with the command line's Overrides, the configs of the packages gnomon
+// wires together (board, refclock, discipline, server). Unknown keys are
 // refused, and every error names the file, line and field it is about.
+// The packages own their defaults and bounds and validate their configs
+// themselves; this package only maps keys to their fields (see keys) and
+// checks the keys no package holds.
 package config
 
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/gnomon-ntp/gnomon/board"
+	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/server"
 )
 
@@ -37,8 +40,8 @@ type Config struct {
 	lines map[string]int // dotted key -> line of its first appearance
 }
 
-// Board is the [board] section; it mirrors board.Config. Fields left out
-// take the hat profile's value.
+// Board is the [board] section, mapped to board.Config by BoardConfig
+// (which board validates). Fields left out take the hat profile's value.
 type Board struct {
 	// Hat is the GPS hat profile (board.Names, or a short name such as
 	// "uputronics"); empty means a custom receiver, and then serial_path,
@@ -63,7 +66,7 @@ type Board struct {
 	Polarity string `toml:"polarity"`
 	// EdgeDelay is how late the local edge stamp is after the true second
 	// (wiring, level shifter; negative for an uncompensated antenna cable),
-	// e.g. "150ns".
+	// e.g. "150ns"; at most refclock.MaxEdgeDelay either way.
 	EdgeDelay time.Duration `toml:"edge_delay"`
 	// PPSMethod is auto (default), kernel, gpiochip, periph or none.
 	PPSMethod string `toml:"pps_method"`
@@ -71,19 +74,22 @@ type Board struct {
 	CaptureClear bool `toml:"capture_clear"`
 }
 
-// Refclock is the [refclock] section.
+// Refclock is the [refclock] section, mapped with the hat to
+// refclock.Config by RefclockConfig.
 type Refclock struct {
 	// NMEADelay is the receiver's typical delay from the pulse to the end of
 	// the sentence naming it; 0 takes the hat profile's.
 	NMEADelay time.Duration `toml:"nmea_delay"`
 	// MaxNMEADelay is the longest a sentence may follow its pulse and still
-	// name it (under 1 s).
+	// name it (refclock.LockerConfig.MaxNMEADelay; left out or 0, refclock's
+	// default).
 	MaxNMEADelay time.Duration `toml:"max_nmea_delay"`
 	// AcceptInvalid uses sentences the receiver marks invalid.
 	AcceptInvalid bool `toml:"accept_invalid"`
 }
 
-// Discipline is the [discipline] section.
+// Discipline is the [discipline] section; StepThreshold is mapped to
+// discipline.Config by DisciplineConfig.
 type Discipline struct {
 	// DriftFile keeps the learned frequency across restarts.
 	DriftFile string `toml:"drift_file"`
@@ -95,9 +101,11 @@ type Discipline struct {
 	LeapSecondsFile string `toml:"leap_seconds_file"`
 }
 
-// Server is the [server] section.
+// Server is the [server] section, mapped to server.Config by
+// ServerConfig; left out, a field keeps the server's default.
 type Server struct {
-	// Listen is the UDP addresses NTP is served on, host:port each.
+	// Listen is the UDP addresses NTP is served on, host:port each; left
+	// out, the server's default (port 123 on every IPv4 and IPv6 address).
 	Listen []string `toml:"listen"`
 	// RateInterval is the average interval each client address may send
 	// requests at once its burst is spent; "0s" turns rate limiting off.
@@ -118,27 +126,31 @@ type System struct {
 	LogLevel string `toml:"log_level"`
 }
 
-// Default values of fields the file leaves out.
+// Default values of the file's own fields it leaves out (the packages'
+// defaults are the packages').
 const (
+	// DefaultDriftFile is discipline.drift_file's default.
 	DefaultDriftFile = "/var/lib/gnomon/drift"
-	DefaultLogLevel  = "info"
-	DefaultListen    = ":123"
-	DefaultLeapFile  = "/usr/share/zoneinfo/leap-seconds.list"
+	// DefaultLogLevel is system.log_level's default.
+	DefaultLogLevel = "info"
+	// DefaultLeapFile is discipline.leap_seconds_file's default, tzdata's
+	// copy of the IERS list.
+	DefaultLeapFile = "/usr/share/zoneinfo/leap-seconds.list"
 )
 
 // Default returns the configuration used for what a file leaves out.
 func Default() *Config {
 	return &Config{
 		Refclock: Refclock{
-			MaxNMEADelay: 700 * time.Millisecond,
+			MaxNMEADelay: refclock.DefaultLockerConfig().MaxNMEADelay,
 		},
 		Discipline: Discipline{
 			DriftFile:       DefaultDriftFile,
-			StepThreshold:   128 * time.Millisecond,
+			StepThreshold:   discipline.DefaultConfig().StepThreshold,
 			LeapSecondsFile: DefaultLeapFile,
 		},
 		Server: Server{
-			Listen:       []string{DefaultListen},
+			Listen:       server.DefaultConfig().ListenAddrs,
 			RateInterval: server.DefaultConfig().RateInterval,
 			RateBurst:    server.DefaultConfig().RateBurst,
 		},
@@ -213,7 +225,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: "), Err: err}
 	}
 	if !md.IsDefined("server", "listen") {
-		c.Server.Listen = []string{DefaultListen}
+		c.Server.Listen = Default().Server.Listen
 	}
 	var errs []error
 	for _, k := range md.Undecoded() {
@@ -241,155 +253,14 @@ func (c *Config) Line(key string) int { return c.lines[key] }
 
 // Errorf returns an *Error about the dotted key, with its line: for
 // problems found after loading (an unknown hat profile, a device that will
-// not open).
+// not open). A key the file leaves out whose value the hat profile gives
+// (see keys) took it from the profile, so the error is about board.hat when
+// the file sets that.
 func (c *Config) Errorf(key, format string, args ...any) error {
+	if k, ok := keyNamed(key); ok && k.profile && c.lines[key] == 0 && c.lines["board.hat"] != 0 {
+		key = "board.hat"
+	}
 	return &Error{File: c.file, Line: c.lines[key], Field: key, Msg: fmt.Sprintf(format, args...)}
-}
-
-// bauds are the UART speeds the serial driver can set.
-var bauds = map[int]bool{
-	1200: true, 2400: true, 4800: true, 9600: true, 19200: true, 38400: true,
-	57600: true, 115200: true, 230400: true, 460800: true, 921600: true,
-}
-
-// Validate checks every field and returns all problems found, each an
-// *Error naming its line and field.
-func (c *Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) { errs = append(errs, c.Errorf(key, format, args...)) }
-
-	b := c.Board
-	if b.SerialPath != "" && !filepath.IsAbs(b.SerialPath) {
-		bad("board.serial_path", "%q is not an absolute device path", b.SerialPath)
-	}
-	if b.Baud != 0 && !bauds[b.Baud] {
-		bad("board.baud", "%d is not a supported baud rate (%s)", b.Baud, baudList())
-	}
-	if b.PPSDevice != "" && b.PPSDevice != "none" && !filepath.IsAbs(b.PPSDevice) {
-		bad("board.pps_device", "%q is not an absolute device path such as /dev/pps0 (or \"none\")", b.PPSDevice)
-	}
-	if b.PPSPin != nil && (*b.PPSPin < 0 || *b.PPSPin > 1023) {
-		bad("board.pps_pin", "%d is not a GPIO line number", *b.PPSPin)
-	}
-	if b.Polarity != "" && b.Polarity != "rising" && b.Polarity != "falling" {
-		bad("board.polarity", "%q is neither rising nor falling", b.Polarity)
-	}
-	if b.EdgeDelay < -time.Millisecond || b.EdgeDelay > time.Millisecond {
-		bad("board.edge_delay", "%v is outside -1ms..1ms", b.EdgeDelay)
-	}
-	switch b.PPSMethod {
-	case "", "auto", "kernel", "gpiochip", "periph", "none":
-	default:
-		bad("board.pps_method", "%q is not one of auto, kernel, gpiochip, periph, none", b.PPSMethod)
-	}
-	if len(errs) == 0 {
-		// The hat profile and its overrides together (unknown hat, a custom
-		// receiver without a serial port, a method the hat cannot do).
-		if _, err := c.BoardConfig().Resolve(); err != nil {
-			key := "board"
-			if k := boardKeyRE.FindString(err.Error()); k != "" {
-				key = "board." + k
-			}
-			if c.lines[key] == 0 && c.lines["board.hat"] != 0 {
-				key = "board.hat"
-			}
-			bad(key, "%v", strings.TrimPrefix(err.Error(), "board: "))
-		}
-	}
-
-	r := c.Refclock
-	if r.NMEADelay < 0 || r.NMEADelay >= time.Second {
-		bad("refclock.nmea_delay", "%v is outside (0, 1s)", r.NMEADelay)
-	}
-	if r.MaxNMEADelay <= r.NMEADelay || r.MaxNMEADelay >= time.Second {
-		bad("refclock.max_nmea_delay", "%v must be above nmea_delay (%v) and under 1s", r.MaxNMEADelay, r.NMEADelay)
-	}
-
-	d := c.Discipline
-	if d.DriftFile != "" && !filepath.IsAbs(d.DriftFile) {
-		bad("discipline.drift_file", "%q is not an absolute path (empty disables the drift file)", d.DriftFile)
-	}
-	if d.LeapSecondsFile != "" && !filepath.IsAbs(d.LeapSecondsFile) {
-		bad("discipline.leap_seconds_file", "%q is not an absolute path (empty disables leap seconds)", d.LeapSecondsFile)
-	}
-	if d.StepThreshold <= 0 {
-		bad("discipline.step_threshold", "%v must be positive", d.StepThreshold)
-	}
-
-	if len(c.Server.Listen) == 0 {
-		bad("server.listen", "at least one address is required")
-	}
-	for _, a := range c.Server.Listen {
-		if err := CheckListen(a); err != nil {
-			bad("server.listen", "%v", err)
-		}
-	}
-	if ri := c.Server.RateInterval; ri < 0 || (ri > 0 && ri < time.Millisecond) {
-		bad("server.rate_interval", "%v: want 0s (off) or at least 1ms", ri)
-	}
-	if rb := c.Server.RateBurst; c.Server.RateInterval > 0 && (rb < 1 || rb > 1<<16) {
-		bad("server.rate_burst", "%d is not 1..65536", rb)
-	}
-
-	s := c.System
-	if s.Group != "" && s.User == "" {
-		bad("system.group", "is only used with user")
-	}
-	if _, err := ParseLogLevel(s.LogLevel); err != nil {
-		bad("system.log_level", "%v", err)
-	}
-	return errors.Join(errs...)
-}
-
-// boardKeyRE finds the first [board] key board's error messages name: the
-// field the error is about.
-var boardKeyRE = regexp.MustCompile(`\b(capture_clear|serial_path|pps_device|pps_method|edge_delay|gpio_chip|polarity|pps_pin|baud|hat)\b`)
-
-// BoardConfig returns the [board] section as board.Config.
-func (c *Config) BoardConfig() board.Config {
-	b := c.Board
-	return board.Config{
-		Hat:          b.Hat,
-		SerialPath:   b.SerialPath,
-		Baud:         b.Baud,
-		PPSDevice:    b.PPSDevice,
-		PPSPin:       b.PPSPin,
-		GPIOChip:     b.GPIOChip,
-		Polarity:     b.Polarity,
-		EdgeDelay:    b.EdgeDelay,
-		PPSMethod:    b.PPSMethod,
-		CaptureClear: b.CaptureClear,
-	}
-}
-
-// CheckListen reports whether addr is a usable host:port for a UDP listener
-// (host may be empty for every address; port 0 picks a free port).
-func CheckListen(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%q is not host:port: %w", addr, err)
-	}
-	if host != "" && net.ParseIP(host) == nil {
-		return fmt.Errorf("%q: host %q is not an IP address", addr, host)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("%q: port %q is not 0..65535", addr, port)
-	}
-	return nil
-}
-
-func baudList() string {
-	var l []int
-	for b := range bauds {
-		l = append(l, b)
-	}
-	sort.Ints(l)
-	s := make([]string, len(l))
-	for i, b := range l {
-		s[i] = strconv.Itoa(b)
-	}
-	return strings.Join(s, ", ")
 }
 
 // keyLines maps each dotted key in a TOML document to the line where it is

@@ -4,11 +4,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/server"
 )
 
 const good = `# a Pi with an Uputronics hat
@@ -42,7 +46,7 @@ func TestParseGood(t *testing.T) {
 	if c.Board.Hat != "uputronics" || c.Board.PPSDevice != "/dev/pps0" || c.Board.EdgeDelay != 150*time.Nanosecond {
 		t.Errorf("board = %+v", c.Board)
 	}
-	if c.Refclock.NMEADelay != 250*time.Millisecond || c.Refclock.MaxNMEADelay != 700*time.Millisecond {
+	if c.Refclock.NMEADelay != 250*time.Millisecond || c.Refclock.MaxNMEADelay != refclock.DefaultLockerConfig().MaxNMEADelay {
 		t.Errorf("refclock = %+v (max_nmea_delay should keep its default)", c.Refclock)
 	}
 	if got := strings.Join(c.Server.Listen, " "); got != "0.0.0.0:123 [::]:123" {
@@ -63,8 +67,9 @@ func TestDefaultsWhenLeftOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Server.Listen) != 1 || c.Server.Listen[0] != DefaultListen || c.Discipline.DriftFile != DefaultDriftFile ||
-		c.Server.RateInterval != 2*time.Second || c.Server.RateBurst != 16 {
+	srv := server.DefaultConfig()
+	if !slices.Equal(c.Server.Listen, srv.ListenAddrs) || c.Discipline.DriftFile != DefaultDriftFile ||
+		c.Server.RateInterval != srv.RateInterval || c.Server.RateBurst != srv.RateBurst {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 }
@@ -104,19 +109,26 @@ func TestErrorsNameLineAndField(t *testing.T) {
 	}{
 		{"unknown key", "[board]\nhat = \"uputronics\"\nbuad = 9600\n", 3, "board.buad", "unknown key"},
 		{"unknown hat", "[board]\n\nhat = \"adafroot\"\n", 3, "board.hat", "unknown hat"},
-		{"method without device", "[board]\nhat = \"waveshare\"\npps_method = \"kernel\"\n", 3, "board.pps_method", "no pps_device"},
+		{"method without device", "[board]\nhat = \"waveshare\"\npps_method = \"kernel\"\n", 3, "board.pps_method", "has no PPS device"},
 		{"unknown section", "[board]\nhat = \"adafruit\"\n\n[sever]\n", 4, "sever", "unknown key"},
 		{"bad baud", "[board]\nhat = \"adafruit\"\nbaud = 9601\n", 3, "board.baud", "not a supported baud rate"},
 		{"bad duration", "[board]\nhat = \"adafruit\"\n[refclock]\n\nnmea_delay = \"2 seconds\"\n", 5, "refclock.nmea_delay", "invalid duration"},
-		{"delay order", "[board]\nhat = \"adafruit\"\n[refclock]\nnmea_delay = \"300ms\"\nmax_nmea_delay = \"250ms\"\n", 5, "refclock.max_nmea_delay", "above nmea_delay"},
-		{"bad listen", "[board]\nhat = \"adafruit\"\n[server]\nlisten = [\"localhost:ntp\"]\n", 4, "server.listen", "not an IP address"},
+		{"delay order", "[board]\nhat = \"adafruit\"\n[refclock]\nnmea_delay = \"300ms\"\nmax_nmea_delay = \"250ms\"\n", 5, "refclock.max_nmea_delay", "below the typical NMEA delay 300ms"},
+		{"bad listen", "[board]\nhat = \"adafruit\"\n[server]\nlisten = [\"localhost:ntp\"]\n", 4, "server.listen", "want a literal IP"},
 		{"bad rate", "[board]\nhat = \"adafruit\"\n[server]\nrate_interval = \"10us\"\n", 4, "server.rate_interval", "at least 1ms"},
-		{"bad burst", "[board]\nhat = \"adafruit\"\n[server]\nrate_burst = 0\n", 4, "server.rate_burst", "1..65536"},
+		{"bad burst", "[board]\nhat = \"adafruit\"\n[server]\nrate_burst = 0\n", 4, "server.rate_burst", "not in [1, 65536]"},
 		{"bad level", "[board]\nhat = \"adafruit\"\n[system]\nlog_level = \"loud\"\n", 4, "system.log_level", "not one of"},
 		{"relative drift", "[board]\nhat = \"adafruit\"\n[discipline]\ndrift_file = \"drift\"\n", 4, "discipline.drift_file", "absolute"},
 		{"syntax", "[board]\nhat = \"adafruit\"\nbaud = = 3\n", 3, "", "expected value"},
 		{"no hat needs serial", "[board]\nbaud = 9600\npps_device = \"/dev/pps0\"\n", 0, "board.serial_path", "required"},
 		{"bad pin", "[board]\nhat = \"adafruit\"\npps_pin = 2000\n", 3, "board.pps_pin", "not a GPIO line"},
+		{"edge delay", "[board]\nhat = \"adafruit\"\n\nedge_delay = \"2ms\"\n", 4, "board.edge_delay", "2ms is outside -1ms..1ms"},
+		{"max below the hat's delay", "[board]\nhat = \"adafruit\"\n[refclock]\nmax_nmea_delay = \"300ms\"\n", 4, "refclock.max_nmea_delay", "below the typical NMEA delay 350ms"},
+		{"nmea delay too long", "[board]\nhat = \"adafruit\"\n[refclock]\nmax_nmea_delay = \"900ms\"\nnmea_delay = \"1s\"\n", 5, "refclock.nmea_delay", "outside [0, 1s)"},
+		{"no step", "[board]\nhat = \"adafruit\"\n[discipline]\nstep_threshold = \"0s\"\n", 4, "discipline.step_threshold", "must be positive"},
+		{"every address", "[board]\nhat = \"adafruit\"\n[server]\nlisten = [\":123\"]\n", 4, "server.listen", "want a literal IP"},
+		{"empty listen", "[board]\nhat = \"adafruit\"\n[server]\nlisten = []\n", 4, "server.listen", "at least one address"},
+		{"bad polarity", "[board]\nhat = \"adafruit\"\npolarity = \"up\"\n", 3, "board.polarity", "want rising or falling"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := fieldErrs(t, tc.doc)
