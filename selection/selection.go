@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/internal/fielderr"
 	"github.com/gnomon-ntp/gnomon/source"
 )
 
@@ -25,21 +26,13 @@ const DefaultMaxAge = 20 * time.Minute
 // DefaultConfig returns the default settings.
 func DefaultConfig() Config { return Config{MaxAge: DefaultMaxAge} }
 
-// FieldError names the Config field a Validate error is about.
-type FieldError struct {
-	// Field is the Go field name, e.g. "MaxAge".
-	Field string
-	// Err says what is wrong.
-	Err error
-}
-
-func (e *FieldError) Error() string { return "selection: " + e.Field + ": " + e.Err.Error() }
-func (e *FieldError) Unwrap() error { return e.Err }
+// FieldError is a wrong value of one Config field (Field as Go spells it).
+type FieldError = fielderr.Error
 
 // Validate reports what is wrong with c.
 func (c Config) Validate() error {
 	if c.MaxAge <= 0 {
-		return &FieldError{"MaxAge", fmt.Errorf("%v: must be positive", c.MaxAge)}
+		return fielderr.New("selection", "MaxAge", "%v: must be positive", c.MaxAge)
 	}
 	return nil
 }
