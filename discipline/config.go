@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/internal/fielderr"
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // Config tunes the discipline: the servo, the step policy, holdover and the
@@ -50,7 +51,20 @@ type Config struct {
 	// PrecisionLog2 is the clock precision to serve; 0 asks the clock (see
 	// PrecisionReporter) and falls back to -20.
 	PrecisionLog2 int8
+	// MaxStep is the largest correction, step or slew, accepted once the
+	// clock has been synchronised: a sample further off is refused and
+	// alarmed (a spoofed or broken reference), never stepped in or slewed
+	// toward. The first synchronisation may step any distance inside
+	// Plausible (a Pi without an RTC boots near 1970 or at a saved time).
+	MaxStep time.Duration
+	// Plausible bounds the reference time of every sample (its local time
+	// plus its offset): a sample naming a time outside is refused before it
+	// can step the clock. The zero value bounds nothing (simulations).
+	Plausible source.TimeBounds
 }
+
+// DefaultMaxStep is the default Config.MaxStep: one day.
+const DefaultMaxStep = 24 * time.Hour
 
 // DefaultConfig returns the configuration gnomon runs with.
 func DefaultConfig() Config {
@@ -67,6 +81,7 @@ func DefaultConfig() Config {
 		MinLockSamples:            4,
 		UnsyncAfter:               2 * time.Hour,
 		DispersionRate:            15e-6,
+		MaxStep:                   DefaultMaxStep,
 	}
 }
 
@@ -119,6 +134,12 @@ func (c Config) Validate() error {
 	}
 	if !(c.DispersionRate >= 0 && c.DispersionRate < 1e-3) {
 		bad("DispersionRate", "%v must be within 0..1e-3", c.DispersionRate)
+	}
+	if c.MaxStep < c.StepThreshold {
+		bad("MaxStep", "%v must be at least the step threshold %v", c.MaxStep, c.StepThreshold)
+	}
+	if !c.Plausible.Lower.IsZero() && !c.Plausible.Upper.After(c.Plausible.Lower) {
+		bad("Plausible", "upper bound %v not after lower bound %v", c.Plausible.Upper, c.Plausible.Lower)
 	}
 	if c.PrecisionLog2 > 0 || c.PrecisionLog2 < -32 {
 		bad("PrecisionLog2", "%d must be within -32..0", c.PrecisionLog2)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // Drift is the content of the drift file: the frequency correction learnt
@@ -101,4 +103,25 @@ func WriteDrift(path string, d Drift) error {
 		return fmt.Errorf("drift file dir %s: fsync: %w", dir, err)
 	}
 	return nil
+}
+
+// SavedAt returns the modification time of the drift file at path: a time
+// known to have passed (the file is rewritten hourly while locked). A
+// missing file, or one that is not a regular file, gives the zero time.
+func SavedAt(path string) time.Time {
+	if path == "" {
+		return time.Time{}
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
+
+// PlausibleBounds returns the bounds on any reference time: from the later
+// of build (the binary's build date) and the drift file's SavedAt, for
+// source.DefaultPlausibleSpan.
+func PlausibleBounds(build time.Time, driftPath string) source.TimeBounds {
+	return source.NewTimeBounds(0, build, SavedAt(driftPath))
 }

@@ -155,3 +155,32 @@ func TestRunNoDriftFileMeansZero(t *testing.T) {
 		t.Errorf("absent drift file left %v ppb", f)
 	}
 }
+
+func TestPlausibleBounds(t *testing.T) {
+	build := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "drift")
+	if b := PlausibleBounds(build, path); !b.Lower.Equal(build) {
+		t.Errorf("without a drift file: lower %v", b.Lower)
+	}
+	if err := WriteDrift(path, Drift{FreqPPB: 1, Time: build}); err != nil {
+		t.Fatal(err)
+	}
+	saved := build.Add(90 * 24 * time.Hour)
+	if err := os.Chtimes(path, saved, saved); err != nil {
+		t.Fatal(err)
+	}
+	if b := PlausibleBounds(build, path); !b.Lower.Equal(saved) || !b.Upper.Equal(saved.Add(source.DefaultPlausibleSpan)) {
+		t.Errorf("with a newer drift file: %v .. %v", b.Lower, b.Upper)
+	}
+	// A drift file older than the build does not lower the bound.
+	old := build.Add(-time.Hour)
+	os.Chtimes(path, old, old)
+	if b := PlausibleBounds(build, path); !b.Lower.Equal(build) {
+		t.Errorf("older drift file: lower %v", b.Lower)
+	}
+	// Not a regular file: ignored.
+	if !SavedAt(dir).IsZero() {
+		t.Error("a directory's mtime was used")
+	}
+}

@@ -35,6 +35,11 @@ type Event struct {
 	// ActuatorErr is a failed step or frequency change; the servo was
 	// reset and the lock dropped.
 	ActuatorErr error
+	// Refused is why the sample was refused before the servo saw it: a
+	// reference time outside Config.Plausible (a *source.ImplausibleError),
+	// or, once synchronised, an offset beyond Config.MaxStep (a
+	// *StepRefusedError). The clock was neither stepped nor slewed.
+	Refused error
 	// FlagErr is a failure to tell the clock its sync state or leap flag;
 	// nothing was reset, the call is tried again at the next change.
 	FlagErr error
@@ -56,6 +61,31 @@ type Loop struct {
 	rootD  time.Duration   // the loop's error bound against the peer at refT
 	leap   ntp.Leap        // flag armed on the clock
 	synced bool            // last SetSync value
+	// everLocked: the loop has been synchronised once, so MaxStep applies.
+	everLocked bool
+	refused    uint64
+	alarm      string    // the last refusal's reason
+	alarmAt    time.Time // local time of the last refusal
+}
+
+// AlarmHold is how long a refused sample's alarm stays in the published
+// state after the last refusal.
+const AlarmHold = 10 * time.Minute
+
+// StepRefusedError is a sample whose offset exceeds Config.MaxStep after the
+// first synchronisation.
+type StepRefusedError struct {
+	// Offset is the sample's offset (reference - local).
+	Offset time.Duration
+	// MaxStep is the limit it exceeded.
+	MaxStep time.Duration
+	// Reference is the time the source named.
+	Reference time.Time
+}
+
+func (e *StepRefusedError) Error() string {
+	return fmt.Sprintf("reference names %s, %v from the synchronised clock (over the %v limit): refused, not stepped or slewed",
+		e.Reference.UTC().Format(time.RFC3339), e.Offset, e.MaxStep)
 }
 
 // NewLoop returns a loop steering clk. leaps may be nil (no leap seconds).
@@ -94,6 +124,12 @@ func (l *Loop) SetInitialFrequency(ppb float64) error {
 // selection decided for the served time.
 func (l *Loop) Update(s source.Sample, id source.Identity) Event {
 	now := l.clk.Now()
+	if err := l.vet(s); err != nil {
+		l.refused++
+		l.alarm, l.alarmAt = err.Error(), now
+		l.publish(now)
+		return Event{Refused: err}
+	}
 	act := l.servo.Sample(s.Local, s.Offset, s.Sigma, s.Kind == source.KindPPS, now)
 	ev := Event{Accepted: act.Accepted, Reacquired: act.Reacquired}
 	if act.Reacquired {
@@ -119,6 +155,7 @@ func (l *Loop) Update(s source.Sample, id source.Identity) Event {
 		thr := max(l.cfg.LockThreshold, 3*s.Sigma)
 		if !l.locked && l.nAcc >= l.cfg.MinLockSamples && absDur(off) < thr {
 			l.locked = true
+			l.everLocked = true
 			l.servo.MarkLocked()
 			ev.LockGained = true
 		}
@@ -127,6 +164,22 @@ func (l *Loop) Update(s source.Sample, id source.Identity) Event {
 	l.publish(now)
 	return ev
 }
+
+// vet refuses a sample that names an implausible time or, once
+// synchronised, lies further off than MaxStep.
+func (l *Loop) vet(s source.Sample) error {
+	ref := s.Local.Add(s.Offset)
+	if err := l.cfg.Plausible.Check(ref); err != nil {
+		return err
+	}
+	if l.everLocked && absDur(s.Offset) > l.cfg.MaxStep {
+		return &StepRefusedError{Offset: s.Offset, MaxStep: l.cfg.MaxStep, Reference: ref}
+	}
+	return nil
+}
+
+// Refused counts the samples refused by Update's plausibility checks.
+func (l *Loop) Refused() uint64 { return l.refused }
 
 // Tick runs once a second: holdover steering, loss of sync after
 // Config.UnsyncAfter, the leap flag and the kernel's error estimates. now is
@@ -228,6 +281,10 @@ func (l *Loop) publish(now time.Time) {
 	if l.servo.Initialized() {
 		st.OffsetEst, _ = l.servo.Predict(now)
 	}
+	if l.alarm != "" && now.Sub(l.alarmAt) < AlarmHold {
+		st.Alarm = l.alarm
+	}
+	st.Refused = l.refused
 	if l.locked {
 		st.Synced = true
 		st.Stratum = l.ident.Stratum

@@ -26,6 +26,7 @@ type rig struct {
 	k      int       // next pulse, seconds from start
 	start  time.Time // true time of pulse 0
 	leapAt time.Time // inserted leap at this true midnight (zero: none)
+	lie    time.Duration // the receiver names true time + lie
 	events []Event
 }
 
@@ -45,7 +46,7 @@ func (r *rig) label(tk time.Time) time.Time {
 	if !r.leapAt.IsZero() && !tk.Before(r.leapAt) {
 		return tk.Add(-time.Second)
 	}
-	return tk
+	return tk.Add(r.lie)
 }
 
 // run advances n seconds; pulses are delivered unless drop(k) says not.

@@ -16,11 +16,13 @@ const DriftSaveInterval = time.Hour
 // Runner is the discipline's I/O edge: the one goroutine that owns the
 // selection and the loop.
 type Runner struct {
-	loop      *Loop
-	sel       *selection.Selector
-	driftPath string
-	log       *slog.Logger
-	sources   atomic.Pointer[[]selection.SourceState]
+	lastRefusalLog time.Time // when a refusal was last logged
+	refusalsSince  uint64    // refusals not logged since
+	loop           *Loop
+	sel            *selection.Selector
+	driftPath      string
+	log            *slog.Logger
+	sources        atomic.Pointer[[]selection.SourceState]
 }
 
 // NewRunner returns a runner feeding the samples that sel selects into
@@ -96,7 +98,9 @@ func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 				continue
 			}
 			if res.Use {
-				logEvent(log, loop, loop.Update(s, res.Identity))
+				ev := loop.Update(s, res.Identity)
+				r.logRefusal(ev.Refused, s.Source)
+				logEvent(log, loop, ev)
 			}
 			r.publishSources()
 		case <-tick.C:
@@ -109,6 +113,23 @@ func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 				lastSave = time.Now()
 			}
 		}
+	}
+}
+
+// RefusalLogEvery is the least interval between two logged refusals: a
+// lying reference refuses a sample a second.
+const RefusalLogEvery = time.Minute
+
+// logRefusal logs a refused sample at warn, the first at once and then at
+// most once per RefusalLogEvery with the count in between.
+func (r *Runner) logRefusal(err error, src source.ID) {
+	if err == nil {
+		return
+	}
+	r.refusalsSince++
+	if now := time.Now(); r.lastRefusalLog.IsZero() || now.Sub(r.lastRefusalLog) >= RefusalLogEvery {
+		r.log.Warn("sample refused: implausible time, clock not stepped", "source", src, "err", err, "refused", r.refusalsSince)
+		r.lastRefusalLog, r.refusalsSince = now, 0
 	}
 }
 

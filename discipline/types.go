@@ -63,4 +63,10 @@ type SyncState struct {
 	OffsetEst time.Duration
 	// FreqPPB is the frequency correction in force, for monitoring.
 	FreqPPB float64
+	// Alarm is why samples were last refused (an implausible reference
+	// time, a step beyond the limit), "" when none was in the last
+	// AlarmHold.
+	Alarm string
+	// Refused counts the samples refused since start.
+	Refused uint64
 }

@@ -332,3 +332,32 @@ func TestNoRateLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestSimWrongReceiverDateRefused: a receiver claiming 2038 (and 2080) from
+// start-up is refused with its date named, the clock is never stepped, and
+// nothing is served as synchronised.
+func TestSimWrongReceiverDateRefused(t *testing.T) {
+	for _, tc := range []struct {
+		err  string
+		year string
+	}{{"105192h", "2038-"}, {"473376h", "2080-"}} {
+		p := startSim(t, "--sim-gps-error", tc.err)
+		host, port := p.hostPort(t)
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			r, err := ntp.QueryWithOptions(host, ntp.QueryOptions{Port: port, Timeout: 2 * time.Second})
+			if err == nil && (r.Stratum != 16 || r.Leap != ntp.LeapNotInSync) {
+				t.Fatalf("%s: served stratum %d leap %d from a wrong receiver date\n%s", tc.err, r.Stratum, r.Leap, p.Log())
+			}
+			time.Sleep(2500 * time.Millisecond)
+		}
+		log := p.Log()
+		if !strings.Contains(log, "sample refused") || !strings.Contains(log, "reference time "+tc.year) {
+			t.Errorf("%s: no refusal naming %s in the log:\n%s", tc.err, tc.year, log)
+		}
+		if strings.Contains(log, "clock stepped") {
+			t.Errorf("%s: the clock was stepped:\n%s", tc.err, log)
+		}
+		p.stop(t)
+	}
+}

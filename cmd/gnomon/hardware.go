@@ -108,12 +108,15 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		refDev.Close()
 		return err
 	}
+	dcfg := cfg.DisciplineConfig()
+	dcfg.Plausible = discipline.PlausibleBounds(builtAt(), cfg.Discipline.DriftFile)
+	log.Info("plausible reference times", "from", dcfg.Plausible.Lower.Format(time.DateOnly), "to", dcfg.Plausible.Upper.Format(time.DateOnly))
 	a := &appliance{
 		log:         log,
 		clock:       clock,
 		leaps:       leaps,
 		timeSrc:     timeSrc,
-		discCfg:     cfg.DisciplineConfig(),
+		discCfg:     dcfg,
 		srvCfg:      cfg.ServerConfig(),
 		driftPath:   cfg.Discipline.DriftFile,
 		ref:         refDev,

@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/config"
 	"github.com/gnomon-ntp/gnomon/internal/discsim"
@@ -117,6 +118,9 @@ func (l *listFlag) Set(s string) error {
 type runFlags struct {
 	sim    bool
 	config string
+	// simGPSError puts the simulated receiver's time off true time from
+	// the start (--sim-gps-error).
+	simGPSError time.Duration
 	// over are the flags that override the config file (or, with --sim,
 	// the simulation's defaults).
 	over config.Overrides
@@ -127,6 +131,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	fs := flag.NewFlagSet("gnomon run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&f.sim, "sim", false, "run on a simulated GPS hat and a simulated clock (the host clock is never changed)")
+	fs.DurationVar(&f.simGPSError, "sim-gps-error", 0, "with --sim: the simulated receiver's time is off by this `duration` from the start (a spoof or a wrong date, e.g. 105192h for 2038)")
 	fs.StringVar(&f.config, "config", "", "TOML configuration `file` for real hardware")
 	fs.Var((*listFlag)(&f.over.Listen), "ntp-listen", "UDP `address` to serve NTP on (repeatable or comma-separated; overrides the config's server.listen)")
 	fs.Func("drift-file", "drift `file` (overrides discipline.drift_file; empty disables it)", func(s string) error {
@@ -144,6 +149,10 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "gnomon run: unexpected argument %q\n", fs.Arg(0))
+		return nil, errUsage
+	}
+	if !f.sim && f.simGPSError != 0 {
+		fmt.Fprintln(stderr, "gnomon run: --sim-gps-error needs --sim")
 		return nil, errUsage
 	}
 	if f.sim == (f.config != "") {

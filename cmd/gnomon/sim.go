@@ -57,6 +57,7 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		Seed:          simSeed,
 	}, time.Now)
 	hatCfg := simhat.DefaultConfig()
+	hatCfg.TimeError = f.simGPSError
 	hat, err := simhat.New(clk, hatCfg)
 	if err != nil {
 		return err
@@ -93,11 +94,16 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		return err
 	}
 
+	// The simulated clock starts from the host's, so the bounds are the
+	// hardware's: the build date on.
+	dcfg := cfg.DisciplineConfig()
+	dcfg.Plausible = discipline.PlausibleBounds(builtAt(), cfg.Discipline.DriftFile)
+	log.Info("plausible reference times", "from", dcfg.Plausible.Lower.Format(time.DateOnly), "to", dcfg.Plausible.Upper.Format(time.DateOnly))
 	a := &appliance{
 		log:       log,
 		clock:     clk,
 		timeSrc:   simTime{clk},
-		discCfg:   cfg.DisciplineConfig(),
+		discCfg:   dcfg,
 		srvCfg:    cfg.ServerConfig(),
 		driftPath: cfg.Discipline.DriftFile,
 		ref:       refDev,

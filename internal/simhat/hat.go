@@ -34,6 +34,11 @@ type Config struct {
 	Seed uint64
 	// TrueNow reads true time; nil means time.Now (the host clock).
 	TrueNow func() time.Time
+	// TimeError puts the receiver's time off true time by this much from
+	// the start (receiver - true): a spoofed receiver, or one naming a
+	// wrong date. Its pulses mark its own whole seconds and its sentences
+	// name them.
+	TimeError time.Duration
 }
 
 // DefaultConfig returns the reference noise model of BENCHMARKS.md section 1
@@ -140,20 +145,23 @@ func (h *Hat) Run(ctx context.Context) error {
 		}
 	}
 	var seq uint64
-	sec := h.cfg.TrueNow().Truncate(time.Second).Add(time.Second)
+	// sec runs in the receiver's time; its true instant is sec - TimeError.
+	toTrue := func(rx time.Time) time.Time { return rx.Add(-h.cfg.TimeError) }
+	rxNow := func() time.Time { return h.cfg.TrueNow().Add(h.cfg.TimeError) }
+	sec := rxNow().Truncate(time.Second).Add(time.Second)
 	for {
-		if !sleepUntil(sec) {
+		if !sleepUntil(toTrue(sec)) {
 			return nil
 		}
 		// A stall (suspend, overload) of more than a second skips the
 		// pulses missed, as a receiver's would be missed by a busy host.
-		if now := h.cfg.TrueNow(); now.Sub(sec) > 500*time.Millisecond {
+		if now := rxNow(); now.Sub(sec) > 500*time.Millisecond {
 			sec = now.Truncate(time.Second).Add(time.Second)
 			continue
 		}
 		seq++
 		jitter := time.Duration(rng.NormFloat64() * float64(h.cfg.PPSJitter))
-		e := pps.Edge{Time: h.clock.At(sec).Add(jitter), Seq: seq, Assert: true}
+		e := pps.Edge{Time: h.clock.At(toTrue(sec)).Add(jitter), Seq: seq, Assert: true}
 		select {
 		case h.edges <- e:
 		default:
@@ -161,7 +169,7 @@ func (h *Hat) Run(ctx context.Context) error {
 		}
 		delay := h.cfg.NMEADelay + time.Duration(rng.NormFloat64()*float64(h.cfg.NMEAJitter))
 		delay = max(10*time.Millisecond, min(delay, 900*time.Millisecond))
-		if !sleepUntil(sec.Add(delay)) {
+		if !sleepUntil(toTrue(sec.Add(delay))) {
 			return nil
 		}
 		h.writeNMEA(sec)

@@ -88,14 +88,17 @@ type Refclock struct {
 	AcceptInvalid bool `toml:"accept_invalid"`
 }
 
-// Discipline is the [discipline] section; StepThreshold is mapped to
-// discipline.Config by DisciplineConfig.
+// Discipline is the [discipline] section; StepThreshold and MaxStep are
+// mapped to discipline.Config by DisciplineConfig.
 type Discipline struct {
 	// DriftFile keeps the learned frequency across restarts.
 	DriftFile string `toml:"drift_file"`
 	// StepThreshold is the |offset| above which the first lock steps the
 	// clock instead of slewing.
 	StepThreshold time.Duration `toml:"step_threshold"`
+	// MaxStep is the largest correction accepted once synchronised; a
+	// reference further off is refused and alarmed, never stepped in.
+	MaxStep time.Duration `toml:"max_step"`
 	// LeapSecondsFile is an IERS/NIST leap-seconds.list (tzdata ships one);
 	// NMEA carries no leap second warning. Empty disables leap seconds.
 	LeapSecondsFile string `toml:"leap_seconds_file"`
@@ -147,6 +150,7 @@ func Default() *Config {
 		Discipline: Discipline{
 			DriftFile:       DefaultDriftFile,
 			StepThreshold:   discipline.DefaultConfig().StepThreshold,
+			MaxStep:         discipline.DefaultConfig().MaxStep,
 			LeapSecondsFile: DefaultLeapFile,
 		},
 		Server: Server{

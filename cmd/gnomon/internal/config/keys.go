@@ -44,6 +44,7 @@ var keys = []key{
 	{"refclock.max_nmea_delay", "refclock", "Locker.MaxNMEADelay", false},
 	{"refclock.accept_invalid", "refclock", "Locker.AcceptInvalid", false},
 	{"discipline.step_threshold", "discipline", "StepThreshold", false},
+	{"discipline.max_step", "discipline", "MaxStep", false},
 	{"server.listen", "server", "ListenAddrs", false},
 	{"server.rate_interval", "server", "RateInterval", false},
 	{"server.rate_burst", "server", "RateBurst", false},

@@ -95,10 +95,11 @@ func (c *Config) RefclockConfig(hat board.Hat) refclock.Config {
 }
 
 // DisciplineConfig returns the discipline settings: discipline's defaults
-// with discipline.step_threshold.
+// with discipline.step_threshold and discipline.max_step.
 func (c *Config) DisciplineConfig() discipline.Config {
 	d := discipline.DefaultConfig()
 	d.StepThreshold = c.Discipline.StepThreshold
+	d.MaxStep = c.Discipline.MaxStep
 	return d
 }
 
