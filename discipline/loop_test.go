@@ -23,9 +23,9 @@ type rig struct {
 	loop   *Loop
 	rng    *rand.Rand
 	sigma  time.Duration
-	k      int       // next pulse, seconds from start
-	start  time.Time // true time of pulse 0
-	leapAt time.Time // inserted leap at this true midnight (zero: none)
+	k      int           // next pulse, seconds from start
+	start  time.Time     // true time of pulse 0
+	leapAt time.Time     // inserted leap at this true midnight (zero: none)
 	lie    time.Duration // the receiver names true time + lie
 	events []Event
 }

@@ -78,7 +78,7 @@ func TestStepBeyondLimitAfterLockRefused(t *testing.T) {
 	}
 	r.events = nil
 	r.lie = 48 * time.Hour
-	r.run(int((cfg.ReacquireAfter + 2*time.Minute) / time.Second), nil)
+	r.run(int((cfg.ReacquireAfter+2*time.Minute)/time.Second), nil)
 	if n := r.steps(); n != 0 {
 		t.Errorf("%d steps toward a reference 48 h off", n)
 	}
