@@ -3,9 +3,9 @@ package server
 import (
 	"encoding/binary"
 	"math"
-	"net"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
@@ -457,11 +457,12 @@ func peerAddr(src *status.Source) (addr, port, name string) {
 		addr, name = refclockAddr(src.Last.Kind)
 		return addr, "123", name
 	}
-	host, p, err := net.SplitHostPort(string(src.ID))
-	if err != nil {
-		return string(src.ID), "123", string(src.ID)
+	id := string(src.ID)
+	i := strings.LastIndexByte(id, ':')
+	if i < 0 {
+		return id, "123", id
 	}
-	return host, p, string(src.ID)
+	return strings.Trim(id[:i], "[]"), id[i+1:], id
 }
 
 // peerVars are a source association's variables.

@@ -135,6 +135,9 @@ func ioImport(imp string) bool {
 	case "os", "net", "syscall", "os/exec", "os/user", "os/signal", "net/http", "io/ioutil":
 		return true
 	}
+	if imp == "net/netip" { // address values only
+		return false
+	}
 	for _, p := range []string{"golang.org/x/sys", "github.com/tarm/serial", "periph.io/x/host", "net/"} {
 		if strings.HasPrefix(imp, p) {
 			return true
