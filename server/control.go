@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
-	"github.com/gnomon-ntp/gnomon/internal/ntptime"
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // Mode 6 control messages (RFC 1305 appendix B, RFC 9327), answered
@@ -307,9 +307,9 @@ func appendMs(b []byte, d time.Duration) []byte {
 
 // appendTimestamp appends an NTP timestamp in ntpq's hex form 0xssssssss.ffffffff.
 func appendTimestamp(b []byte, t time.Time) []byte {
-	var ts ntptime.Time
+	var ts ntp.Time
 	if !t.IsZero() {
-		ts = ntptime.FromTime(t)
+		ts = ntp.FromTime(t)
 	}
 	b = append(b, "0x"...)
 	b = appendHex32(b, uint32(ts>>32))

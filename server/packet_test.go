@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/gnomon-ntp/gnomon/internal/ntptime"
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 func TestDecodeFields(t *testing.T) {
@@ -74,7 +74,7 @@ func TestPutTransmitTime(t *testing.T) {
 	putTransmitTime(out, 0x0102030405060708)
 	var h Header
 	_ = Decode(out, &h)
-	if h.TransmitTime != ntptime.Time(0x0102030405060708) || h.OriginTime != 0 {
+	if h.TransmitTime != ntp.Time(0x0102030405060708) || h.OriginTime != 0 {
 		t.Fatalf("transmit %#x origin %#x", uint64(h.TransmitTime), uint64(h.OriginTime))
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
-	"github.com/gnomon-ntp/gnomon/internal/ntptime"
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // DropReason says why a request got no answer. DropNone means it was answered.
@@ -131,20 +131,20 @@ func respondClient(h *Header, rx, tx time.Time, st *discipline.SyncState, out []
 		Mode:        ModeServer,
 		PollLog2:    h.PollLog2,
 		OriginTime:  h.TransmitTime, // verbatim, whatever the client put there
-		ReceiveTime: ntptime.FromTime(rx),
+		ReceiveTime: ntp.FromTime(rx),
 	}
 	if r.PollLog2 > maxPollLog2 {
 		r.PollLog2 = maxPollLog2
 	}
 	if st != nil {
 		r.PrecisionLog2 = st.PrecisionLog2
-		r.RootDelay = ntptime.ShortFromDuration(st.RootDelay)
-		r.RootDispersion = ntptime.ShortFromDuration(rootDispersion(st, tx))
+		r.RootDelay = ntp.ShortFromDuration(st.RootDelay)
+		r.RootDispersion = ntp.ShortFromDuration(rootDispersion(st, tx))
 		if !st.RefTime.IsZero() {
-			r.RefTime = ntptime.FromTime(st.RefTime)
+			r.RefTime = ntp.FromTime(st.RefTime)
 		}
 	} else {
-		r.RootDispersion = ntptime.ShortFromDuration(maxDispersion)
+		r.RootDispersion = ntp.ShortFromDuration(maxDispersion)
 	}
 	if st != nil && st.Synced {
 		r.Leap = uint8(st.Leap) & 3
@@ -158,7 +158,7 @@ func respondClient(h *Header, rx, tx time.Time, st *discipline.SyncState, out []
 		r.Stratum = 16
 		r.RefID = refIDInit
 	}
-	r.TransmitTime = ntptime.FromTime(tx)
+	r.TransmitTime = ntp.FromTime(tx)
 	return Encode(&r, out)
 }
 

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
-	"github.com/gnomon-ntp/gnomon/internal/ntptime"
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 var (
@@ -42,7 +42,7 @@ func TestRespondSyncedFields(t *testing.T) {
 	st.RootDelay = 3 * time.Millisecond
 	h := respond(t, capNtpdSynced, st)
 	// Root dispersion: 10 µs + 15e-6 * 100.123476789 s = 1.511852 ms.
-	wantDisp := ntptime.ShortFromDuration(10*time.Microsecond + time.Duration(15e-6*float64(testTx.Sub(testRef))))
+	wantDisp := ntp.ShortFromDuration(10*time.Microsecond + time.Duration(15e-6*float64(testTx.Sub(testRef))))
 	for _, c := range []struct {
 		field     string
 		got, want any
@@ -53,13 +53,13 @@ func TestRespondSyncedFields(t *testing.T) {
 		{"stratum", h.Stratum, uint8(1)},
 		{"poll (copied)", h.PollLog2, int8(6)},
 		{"precision", h.PrecisionLog2, int8(-20)},
-		{"root delay", h.RootDelay, ntptime.ShortFromDuration(3 * time.Millisecond)},
+		{"root delay", h.RootDelay, ntp.ShortFromDuration(3 * time.Millisecond)},
 		{"root dispersion", h.RootDispersion, wantDisp},
 		{"refid", string(h.RefID[:]), "PPS\x00"},
-		{"reference time", h.RefTime, ntptime.FromTime(testRef)},
-		{"origin (client transmit verbatim)", h.OriginTime, ntptime.Time(0xecd8a4b2c6a7ef9e)},
-		{"receive", h.ReceiveTime, ntptime.FromTime(testRx)},
-		{"transmit", h.TransmitTime, ntptime.FromTime(testTx)},
+		{"reference time", h.RefTime, ntp.FromTime(testRef)},
+		{"origin (client transmit verbatim)", h.OriginTime, ntp.Time(0xecd8a4b2c6a7ef9e)},
+		{"receive", h.ReceiveTime, ntp.FromTime(testRx)},
+		{"transmit", h.TransmitTime, ntp.FromTime(testTx)},
 		{"trailer", h.TrailerKind, TrailerNone},
 	} {
 		if c.got != c.want {
@@ -104,7 +104,7 @@ func TestRespondStateVariants(t *testing.T) {
 	// Clock stepped back before RefTime: no negative growth.
 	st := syncedState()
 	st.RefTime = testTx.Add(time.Hour)
-	if h := respond(t, capChrony, st); h.RootDispersion != ntptime.ShortFromDuration(10*time.Microsecond) {
+	if h := respond(t, capChrony, st); h.RootDispersion != ntp.ShortFromDuration(10*time.Microsecond) {
 		t.Errorf("reftime in the future: root dispersion %v", h.RootDispersion.Duration())
 	}
 }

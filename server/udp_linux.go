@@ -15,7 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
-	"github.com/gnomon-ntp/gnomon/internal/ntptime"
+	"github.com/gnomon-ntp/gnomon/ntp"
 	"golang.org/x/sys/unix"
 )
 
@@ -397,7 +397,7 @@ func (w *worker) serveBatch(n int) error {
 		// Stamp transmit times a chunk at a time, right before the chunk
 		// goes: a reply leaves at most sendChunk sends after its stamp.
 		to := min(from+sendChunk, out)
-		tx := ntptime.FromTime(w.s.clock.Now())
+		tx := ntp.FromTime(w.s.clock.Now())
 		for j := from; j < to; j++ {
 			if w.sact[j] == actAnswer {
 				putTransmitTime(w.sbuf[j*HeaderLen:(j+1)*HeaderLen], tx)
