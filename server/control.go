@@ -134,7 +134,7 @@ func (r *controlReply) fragment(i int, out []byte) int {
 			data = r.data[lo:hi]
 		}
 	}
-	out[0] = r.leap<<6 | (r.version&7)<<3 | ModeControl
+	out[0] = r.leap<<6 | (r.version&7)<<3 | ntp.ModeControl
 	b1 := ctlResponse | r.op&ctlOpMask
 	if r.err {
 		b1 |= ctlError
@@ -161,7 +161,7 @@ func (r *controlReply) fragment(i int, out []byte) int {
 // does not allocate). ok is false for packets that get no reply at all
 // (not a request, malformed): those are counted as DropControlBad.
 func buildControl(req []byte, st *discipline.SyncState, now time.Time, info *controlInfo, buf []byte) (r controlReply, ok bool) {
-	if len(req) < controlHeaderLen || req[0]&7 != ModeControl {
+	if len(req) < controlHeaderLen || req[0]&7 != ntp.ModeControl {
 		return r, false
 	}
 	r.version = (req[0] >> 3) & 7

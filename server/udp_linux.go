@@ -216,7 +216,7 @@ type worker struct {
 	riov  []unix.Iovec
 	rmsgs []mmsghdr
 
-	sbuf  []byte // batch * HeaderLen
+	sbuf  []byte // batch * ntp.HeaderLen
 	soob  []byte // batch * sendOOBLen
 	siov  []unix.Iovec
 	smsgs []mmsghdr
@@ -235,7 +235,7 @@ func newWorker(s *Server, sk *socket, c *counters) *worker {
 		s: s, sk: sk, c: c, batch: b,
 		rbuf: make([]byte, b*recvBufLen), roob: make([]byte, b*recvOOBLen),
 		names: make([]unix.RawSockaddrInet6, b), riov: make([]unix.Iovec, b), rmsgs: make([]mmsghdr, b),
-		sbuf: make([]byte, b*HeaderLen), soob: make([]byte, b*sendOOBLen),
+		sbuf: make([]byte, b*ntp.HeaderLen), soob: make([]byte, b*sendOOBLen),
 		siov: make([]unix.Iovec, b), smsgs: make([]mmsghdr, b), sact: make([]action, b),
 		ctlData: make([]byte, 0, 4096), ctlFrag: make([]byte, controlMaxFrag),
 	}
@@ -247,8 +247,8 @@ func newWorker(s *Server, sk *socket, c *counters) *worker {
 		h.Iov = &w.riov[i]
 		h.SetIovlen(1)
 		h.Control = &w.roob[i*recvOOBLen]
-		w.siov[i].Base = &w.sbuf[i*HeaderLen]
-		w.siov[i].SetLen(HeaderLen)
+		w.siov[i].Base = &w.sbuf[i*ntp.HeaderLen]
+		w.siov[i].SetLen(ntp.HeaderLen)
 		w.smsgs[i].hdr.Iov = &w.siov[i]
 		w.smsgs[i].hdr.SetIovlen(1)
 	}
@@ -373,7 +373,7 @@ func (w *worker) serveBatch(n int) error {
 			}
 			rx = recvNow
 		}
-		reply := w.sbuf[out*HeaderLen : (out+1)*HeaderLen]
+		reply := w.sbuf[out*ntp.HeaderLen : (out+1)*ntp.HeaderLen]
 		act, why := w.s.process(pkt, src, dst, dstKnown, rx, mono, st, reply)
 		switch act {
 		case actDrop:
@@ -400,7 +400,7 @@ func (w *worker) serveBatch(n int) error {
 		tx := ntp.FromTime(w.s.clock.Now())
 		for j := from; j < to; j++ {
 			if w.sact[j] == actAnswer {
-				putTransmitTime(w.sbuf[j*HeaderLen:(j+1)*HeaderLen], tx)
+				ntp.PutTransmitTime(w.sbuf[j*ntp.HeaderLen:(j+1)*ntp.HeaderLen], tx)
 			}
 		}
 		sent, errno := w.send(from, to)

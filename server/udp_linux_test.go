@@ -6,7 +6,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/beevik/ntp"
+	beevik "github.com/beevik/ntp"
+	"github.com/gnomon-ntp/gnomon/internal/ntpcap"
 	"golang.org/x/sys/unix"
 )
 
@@ -129,7 +130,7 @@ func (splitClock) FromSystem(t time.Time) time.Time { return t.Add(time.Hour) }
 func TestKernelReceiveTimestamps(t *testing.T) {
 	r := startServer(t, testConfig("127.0.0.1:0"), splitClock{}, syncedState())
 	before := time.Now()
-	resp, err := ntp.QueryWithOptions("127.0.0.1", ntp.QueryOptions{Port: int(r.addr(0).Port()), Timeout: 5 * time.Second})
+	resp, err := beevik.QueryWithOptions("127.0.0.1", beevik.QueryOptions{Port: int(r.addr(0).Port()), Timeout: 5 * time.Second})
 	after := time.Now()
 	if err != nil {
 		t.Fatal(err)
@@ -149,9 +150,9 @@ func TestServeNoAllocs(t *testing.T) {
 	c := dial(t, r.addr(0))
 	buf := make([]byte, 128)
 	c.SetReadDeadline(time.Now().Add(time.Minute))
-	exchange(t, c, capChrony, 5*time.Second) // warm up
+	exchange(t, c, ntpcap.Chrony, 5*time.Second) // warm up
 	if n := testing.AllocsPerRun(200, func() {
-		if _, err := c.Write(capChrony); err != nil {
+		if _, err := c.Write(ntpcap.Chrony); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Read(buf); err != nil {
