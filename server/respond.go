@@ -91,12 +91,6 @@ func classify(req []byte, h *ntp.Header) (kind, DropReason) {
 	}
 }
 
-// Reference IDs (RFC 5905 section 7.3, figure 12) and kiss codes (section 7.4).
-var (
-	refIDInit = [4]byte{'I', 'N', 'I', 'T'}
-	kissRate  = [4]byte{'R', 'A', 'T', 'E'}
-)
-
 // maxDispersion is MAXDISP (RFC 5905 section 7.2): the root dispersion served
 // before the clock has ever been set.
 const maxDispersion = 16 * time.Second
@@ -152,11 +146,12 @@ func respondClient(h *ntp.Header, rx, tx time.Time, st *discipline.SyncState, ou
 		if r.Stratum == 0 || r.Stratum > 15 {
 			r.Stratum = 1
 		}
-		r.RefID = refIDFromString(st.RefID)
+		// discipline.SyncState names its reference in ASCII ("PPS", "GPS").
+		r.RefID = ntp.RefIDFromString(st.RefID)
 	} else {
 		r.Leap = uint8(discipline.LeapAlarm)
 		r.Stratum = 16
-		r.RefID = refIDInit
+		r.RefID = ntp.RefIDInit
 	}
 	r.TransmitTime = ntp.FromTime(tx)
 	return ntp.Encode(&r, out)
@@ -178,13 +173,6 @@ func rootDispersion(st *discipline.SyncState, now time.Time) time.Duration {
 	return d
 }
 
-// refIDFromString packs an ASCII reference ID left-justified and zero-padded
-// (RFC 5905 section 7.3: "PPS", "GPS").
-func refIDFromString(s string) (id [4]byte) {
-	copy(id[:], s)
-	return id
-}
-
 // respondKoD fills out with a RATE kiss-o'-death (RFC 5905 section 7.4) for
 // the decoded request h: stratum 0, the kiss code as reference ID, leap 3,
 // and a poll of at least pollLog2 so a conforming client backs off. Like
@@ -197,7 +185,7 @@ func respondKoD(h *ntp.Header, pollLog2 int8, out []byte) int {
 		Mode:         ntp.ModeServer,
 		Stratum:      0,
 		PollLog2:     h.PollLog2,
-		RefID:        kissRate,
+		RefID:        ntp.KissRate,
 		OriginTime:   h.TransmitTime,
 		ReceiveTime:  h.TransmitTime,
 		TransmitTime: h.TransmitTime,
