@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // Config sets up a run. Every run is bounded by Duration and MaxCount.
@@ -158,7 +160,7 @@ func (s *stats) handle(m *Matcher, b []byte, at time.Duration) bool {
 		s.bad++
 		return false
 	}
-	lat, res := m.Match(r.Origin, at)
+	lat, res := m.Match(uint64(r.OriginTime), at)
 	switch res {
 	case Unknown:
 		s.unknown++
@@ -232,7 +234,7 @@ func isTimeout(err error) bool {
 }
 
 // ntpSecondsNow is the high word of the run's transmit timestamps.
-func ntpSecondsNow() uint32 { return uint32(time.Now().Unix() + 2208988800) }
+func ntpSecondsNow() uint32 { return ntp.FromTime(time.Now()).Seconds() }
 
 // Pacing of the open loop. One goroutine sends and polls the sockets
 // (epoll, then recvmmsg on those with data) without sleeping while the
@@ -270,7 +272,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	defer poll.close()
 	m := NewMatcher(ntpSecondsNow(), total)
-	out := newBatch(c.Batch, PacketLen)
+	out := newBatch(c.Batch, ntp.HeaderLen)
 	in := newBatch(c.Batch, recvSize)
 	var s stats
 	var sent, sendErrs uint64
@@ -366,7 +368,7 @@ func Ceiling(ctx context.Context, c Config) (Result, error) {
 		go func() {
 			defer wg.Done()
 			cl := &loop{s: cs[i], m: m, start: start, seqs: &seqs, sent: &sent, errs: &sendErrs,
-				window: c.Window, out: newBatch(c.Batch, PacketLen)}
+				window: c.Window, out: newBatch(c.Batch, ntp.HeaderLen)}
 			cl.run(ctx, end, c.Timeout, newBatch(c.Batch, recvSize), &all[i])
 		}()
 	}
@@ -484,7 +486,7 @@ func result(mode string, offered float64, d time.Duration, sent, sendErrs uint64
 // RefIDString shows a reference ID as RFC 5905 section 7.3 reads it: ASCII
 // (a refclock or kiss code) at stratum 0 and 1 when printable, otherwise an
 // IPv4 address (or a hash of an IPv6 one).
-func RefIDString(stratum uint8, id [4]byte) string {
+func RefIDString(stratum uint8, id ntp.RefID) string {
 	if stratum <= 1 {
 		b := make([]byte, 0, 4)
 		ascii := true
@@ -502,5 +504,5 @@ func RefIDString(stratum uint8, id [4]byte) string {
 			return string(b)
 		}
 	}
-	return netip.AddrFrom4(id).String()
+	return netip.AddrFrom4([4]byte(id)).String()
 }
