@@ -289,9 +289,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			}
 			at := time.Since(start)
 			for k := range n {
-				s.handle(m, in.msg(k), at)
+				s.handle(m, in.Data(k), at)
 			}
-			if n < len(in.bufs) {
+			if n < len(in.Msgs) {
 				return
 			}
 		}
@@ -312,7 +312,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 					n := min(burst, c.Batch)
 					at := time.Since(start) // per batch: a long burst must not inflate latencies
 					for i := range n {
-						EncodeRequest(out.bufs[i], m.Xmt(seq+i))
+						EncodeRequest(out.Buf(i), m.Xmt(seq+i))
 						m.Sent(seq+i, at)
 					}
 					w, err := cs[next].sendNow(out, n)
@@ -396,7 +396,7 @@ type loop struct {
 func (l *loop) post(n int) int {
 	posted := 0
 	for n > 0 {
-		k := min(n, len(l.out.bufs))
+		k := min(n, len(l.out.Msgs))
 		hi := l.seqs.Add(int64(k))
 		lo := int(hi) - k
 		if hi > int64(l.m.Cap()) {
@@ -404,7 +404,7 @@ func (l *loop) post(n int) int {
 		}
 		at := time.Since(l.start)
 		for i := range k {
-			EncodeRequest(l.out.bufs[i], l.m.Xmt(lo+i))
+			EncodeRequest(l.out.Buf(i), l.m.Xmt(lo+i))
 			l.m.Sent(lo+i, at)
 		}
 		w, err := l.s.send(l.out, k)
@@ -437,7 +437,7 @@ func (l *loop) run(ctx context.Context, end time.Time, timeout time.Duration, in
 		n, err := l.s.recv(in, true)
 		at := time.Since(l.start)
 		for i := range n {
-			if s.handle(l.m, in.msg(i), at) {
+			if s.handle(l.m, in.Data(i), at) {
 				inflight--
 			}
 		}
