@@ -173,8 +173,9 @@ func loopbackPair(t *testing.T) (fds [2]int, addrs [2]netip.AddrPort) {
 // and replies addressed with SetDest from the receiving batch.
 func TestBatchLoopback(t *testing.T) {
 	fds, addrs := loopbackPair(t)
-	if _, err := EnableRxTimestamps(fds[1]); err != nil {
-		t.Skipf("no kernel receive timestamps here: %v", err)
+	_, tsErr := EnableRxTimestamps(fds[1])
+	if tsErr != nil {
+		t.Logf("no kernel receive timestamps here (qemu-user?), not checked: %v", tsErr)
 	}
 	if err := EnablePktinfo(fds[1], false); err != nil {
 		t.Fatal(err)
@@ -217,7 +218,7 @@ func TestBatchLoopback(t *testing.T) {
 			t.Errorf("datagram %d from %v %v, want %v", i, src, ok, addrs[0].Addr())
 		}
 		cm := ParseCmsgs(in.Control(i))
-		if !cm.RxKnown || cm.RxTime().Before(before.Add(-time.Millisecond)) || cm.RxTime().After(after) {
+		if tsErr == nil && !cm.RxKnown || cm.RxKnown && cm.RxTime().Before(before.Add(-time.Millisecond)) || cm.RxTime().After(after) {
 			t.Errorf("datagram %d: receive stamp %v (known %v) not in [%v, %v]", i, cm.RxTime(), cm.RxKnown, before, after)
 		}
 		if !cm.DstKnown || cm.Dst != addrs[1].Addr() || cm.Ifindex == 0 {
