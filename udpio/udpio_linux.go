@@ -146,28 +146,14 @@ func (b *Batch) SetDest(i int, from *Batch, j int) {
 // many arrived, or 0 and the error. It is an ordinary system call: the Go
 // scheduler may run other goroutines while it blocks.
 func RecvMmsg(fd int, msgs []Mmsghdr, flags int) (int, syscall.Errno) {
-	if len(msgs) == 0 {
-		return 0, 0
-	}
-	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), uintptr(flags), 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), 0
+	return mmsg(unix.SYS_RECVMMSG, false, fd, msgs, flags)
 }
 
 // RecvMmsgRaw is RecvMmsg made without telling the scheduler, as the
 // runtime's own non-blocking calls are: cheaper, for a call that cannot
 // sleep (flags with unix.MSG_DONTWAIT, or a non-blocking descriptor).
 func RecvMmsgRaw(fd int, msgs []Mmsghdr, flags int) (int, syscall.Errno) {
-	if len(msgs) == 0 {
-		return 0, 0
-	}
-	r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), uintptr(flags), 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), 0
+	return mmsg(unix.SYS_RECVMMSG, true, fd, msgs, flags)
 }
 
 // SendMmsg sends msgs on fd with one sendmmsg(2) and flags, returning how
@@ -175,23 +161,27 @@ func RecvMmsgRaw(fd int, msgs []Mmsghdr, flags int) (int, syscall.Errno) {
 // error only if that is the first), or 0 and the error. It is an ordinary
 // system call, like RecvMmsg.
 func SendMmsg(fd int, msgs []Mmsghdr, flags int) (int, syscall.Errno) {
-	if len(msgs) == 0 {
-		return 0, 0
-	}
-	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), uintptr(flags), 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), 0
+	return mmsg(unix.SYS_SENDMMSG, false, fd, msgs, flags)
 }
 
 // SendMmsgRaw is SendMmsg made without telling the scheduler, for a call
 // that cannot sleep (flags with unix.MSG_DONTWAIT).
 func SendMmsgRaw(fd int, msgs []Mmsghdr, flags int) (int, syscall.Errno) {
+	return mmsg(unix.SYS_SENDMMSG, true, fd, msgs, flags)
+}
+
+// mmsg makes the recvmmsg or sendmmsg call trap on msgs, raw or not.
+func mmsg(trap uintptr, raw bool, fd int, msgs []Mmsghdr, flags int) (int, syscall.Errno) {
 	if len(msgs) == 0 {
 		return 0, 0
 	}
-	r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), uintptr(flags), 0, 0)
+	var r uintptr
+	var e syscall.Errno
+	if raw {
+		r, _, e = unix.RawSyscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), uintptr(flags), 0, 0)
+	} else {
+		r, _, e = unix.Syscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), uintptr(flags), 0, 0)
+	}
 	if e != 0 {
 		return 0, e
 	}
