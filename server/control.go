@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
-	"github.com/gnomon-ntp/gnomon/internal/ntptime"
 	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/source"
@@ -141,7 +140,7 @@ func (r *controlReply) fragment(i int, out []byte) int {
 			data = r.data[lo:hi]
 		}
 	}
-	out[0] = r.leap<<6 | (r.version&7)<<3 | ModeControl
+	out[0] = r.leap<<6 | (r.version&7)<<3 | ntp.ModeControl
 	b1 := ctlResponse | r.op&ctlOpMask
 	if r.err {
 		b1 |= ctlError
@@ -171,7 +170,7 @@ func (r *controlReply) fragment(i int, out []byte) int {
 // counted as DropControlBad.
 func buildControl(req []byte, snap *status.Snapshot, info *controlInfo, buf []byte) (r controlReply, ok bool) {
 	st := snap.Sync
-	if len(req) < controlHeaderLen || req[0]&7 != ModeControl {
+	if len(req) < controlHeaderLen || req[0]&7 != ntp.ModeControl {
 		return r, false
 	}
 	r.version = (req[0] >> 3) & 7
@@ -352,9 +351,9 @@ func appendMs(b []byte, d time.Duration) []byte {
 
 // appendTimestamp appends an NTP timestamp in ntpq's hex form 0xssssssss.ffffffff.
 func appendTimestamp(b []byte, t time.Time) []byte {
-	var ts ntptime.Time
+	var ts ntp.Time
 	if !t.IsZero() {
-		ts = ntptime.FromTime(t)
+		ts = ntp.FromTime(t)
 	}
 	b = append(b, "0x"...)
 	b = appendHex32(b, uint32(ts>>32))

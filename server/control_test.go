@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/internal/ntpcap"
 	"github.com/gnomon-ntp/gnomon/internal/testpeer"
 	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/selection"
@@ -20,7 +21,7 @@ import (
 // ctlReq builds a mode 6 request as ntpq does (version 2 by default).
 func ctlReq(op uint8, seq, assoc uint16, data string) []byte {
 	b := make([]byte, controlHeaderLen, controlHeaderLen+len(data)+3)
-	b[0] = 2<<3 | ModeControl
+	b[0] = 2<<3 | ntp.ModeControl
 	b[1] = op
 	binary.BigEndian.PutUint16(b[2:], seq)
 	binary.BigEndian.PutUint16(b[6:], assoc)
@@ -47,7 +48,7 @@ func reassemble(t *testing.T, frags [][]byte, op uint8, seq uint16) ctlResp {
 		if len(f)%4 != 0 || len(f) < controlHeaderLen || len(f) > controlMaxFrag {
 			t.Fatalf("fragment %d of %d octets", i, len(f))
 		}
-		if f[0]&7 != ModeControl || f[1]&ctlResponse == 0 || f[1]&ctlOpMask != op || binary.BigEndian.Uint16(f[2:]) != seq {
+		if f[0]&7 != ntp.ModeControl || f[1]&ctlResponse == 0 || f[1]&ctlOpMask != op || binary.BigEndian.Uint16(f[2:]) != seq {
 			t.Fatalf("fragment %d header %x", i, f[:controlHeaderLen])
 		}
 		more := f[1]&ctlMore != 0
@@ -194,8 +195,8 @@ func TestControlErrors(t *testing.T) {
 		{"more", func() []byte { b := ctlReq(ctlOpReadVar, 1, 0, ""); b[1] |= ctlMore; return b }()},
 		{"offset", func() []byte { b := ctlReq(ctlOpReadVar, 1, 0, ""); b[9] = 4; return b }()},
 		{"count beyond packet", func() []byte { b := ctlReq(ctlOpReadVar, 1, 0, "ab"); b[11] = 40; return b }()},
-		{"version 0", func() []byte { b := ctlReq(ctlOpReadVar, 1, 0, ""); b[0] = ModeControl; return b }()},
-		{"not mode 6", capNtpdig},
+		{"version 0", func() []byte { b := ctlReq(ctlOpReadVar, 1, 0, ""); b[0] = ntp.ModeControl; return b }()},
+		{"not mode 6", ntpcap.Ntpdig},
 	} {
 		if _, ok := control(t, tc.req, syncedState()); ok {
 			t.Errorf("%s: answered", tc.name)

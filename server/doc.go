@@ -1,9 +1,9 @@
 // Package server answers NTP requests (RFC 5905) from the discipline's
-// published state: packet codec, response builder and UDP serving.
+// published state: response builder and UDP serving, on the packet codec of
+// package ntp.
 //
-// The codec (Decode, Encode) and the response builder (Respond,
-// RespondRateKoD, and the mode 6 builder) are pure: no I/O, no goroutines,
-// no allocation. Server is the I/O edge: one socket per worker with
+// The response builder (Respond, RespondRateKoD, and the mode 6 builder) is
+// pure, like the codec: no I/O, no goroutines, no allocation. Server is the I/O edge: one socket per worker with
 // SO_REUSEPORT, recvmmsg/sendmmsg batches, kernel receive timestamps,
 // transmit timestamps read just before sendmmsg, a per-address rate limiter
 // of fixed size, 0 heap allocations per answered request.

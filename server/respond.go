@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
-	"github.com/gnomon-ntp/gnomon/internal/ntptime"
 	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
@@ -58,15 +57,15 @@ const (
 
 // classify decodes req into h and decides how to handle it (RFC 5905
 // section 9.2, the dispatch table reduced to a server's rows).
-func classify(req []byte, h *Header) (kind, DropReason) {
-	if len(req) > 0 && req[0]&7 == ModeControl {
+func classify(req []byte, h *ntp.Header) (kind, DropReason) {
+	if len(req) > 0 && req[0]&7 == ntp.ModeControl {
 		// Mode 6 headers are 12 octets (RFC 1305 appendix B): the control
 		// path parses them.
 		return kindControl, DropNone
 	}
-	switch err := Decode(req, h); err {
+	switch err := ntp.Decode(req, h); err {
 	case nil:
-	case ErrShort:
+	case ntp.ErrShort:
 		return kindDrop, DropShort
 	default:
 		return kindDrop, DropMalformed
@@ -75,28 +74,22 @@ func classify(req []byte, h *Header) (kind, DropReason) {
 		return kindDrop, DropVersion
 	}
 	switch h.Mode {
-	case ModeClient:
+	case ntp.ModeClient:
 		return kindClient, DropNone
-	case ModeReserved:
+	case ntp.ModeReserved:
 		// NTPv1 (RFC 1059) had no mode field: its requests carry 0.
 		if h.Version == 1 {
 			return kindClient, DropNone
 		}
 		return kindDrop, DropMode
-	case ModeControl:
+	case ntp.ModeControl:
 		return kindControl, DropNone
-	case ModePrivate:
+	case ntp.ModePrivate:
 		return kindDrop, DropModePrivate
 	default:
 		return kindDrop, DropMode
 	}
 }
-
-// Reference IDs (RFC 5905 section 7.3, figure 12) and kiss codes (section 7.4).
-var (
-	refIDInit = [4]byte{'I', 'N', 'I', 'T'}
-	kissRate  = [4]byte{'R', 'A', 'T', 'E'}
-)
 
 // maxDispersion is MAXDISP (RFC 5905 section 7.2): the root dispersion served
 // before the clock has ever been set.
@@ -106,15 +99,15 @@ const maxDispersion = 16 * time.Second
 const maxPollLog2 = 17
 
 // Respond builds the answer to the client request req (RFC 5905 sections 8
-// and 9.2, server mode) into out, which must hold HeaderLen octets: rx is
-// when req arrived and tx when the reply leaves, both on the served clock;
-// state is the discipline's published state (nil means not synchronised).
-// It returns the reply length (always HeaderLen: replies are never longer
-// than requests and extension fields are not echoed) or 0 and why req
-// gets no answer. Mode 6 requests are not answered here (see the control
-// path). Respond is pure and does not allocate.
+// and 9.2, server mode) into out, which must hold ntp.HeaderLen octets: rx
+// is when req arrived and tx when the reply leaves, both on the served
+// clock; state is the discipline's published state (nil means not
+// synchronised). It returns the reply length (always ntp.HeaderLen: replies
+// are never longer than requests and extension fields are not echoed) or 0
+// and why req gets no answer. Mode 6 requests are not answered here (see
+// the control path). Respond is pure and does not allocate.
 func Respond(req []byte, rx, tx time.Time, state *discipline.SyncState, out []byte) (int, DropReason) {
-	var h Header
+	var h ntp.Header
 	k, why := classify(req, &h)
 	if k != kindClient {
 		if k == kindControl {
@@ -126,26 +119,26 @@ func Respond(req []byte, rx, tx time.Time, state *discipline.SyncState, out []by
 }
 
 // respondClient fills out with the server reply to the decoded request h.
-func respondClient(h *Header, rx, tx time.Time, st *discipline.SyncState, out []byte) int {
-	r := Header{
+func respondClient(h *ntp.Header, rx, tx time.Time, st *discipline.SyncState, out []byte) int {
+	r := ntp.Header{
 		Version:     h.Version,
-		Mode:        ModeServer,
+		Mode:        ntp.ModeServer,
 		PollLog2:    h.PollLog2,
 		OriginTime:  h.TransmitTime, // verbatim, whatever the client put there
-		ReceiveTime: ntptime.FromTime(rx),
+		ReceiveTime: ntp.FromTime(rx),
 	}
 	if r.PollLog2 > maxPollLog2 {
 		r.PollLog2 = maxPollLog2
 	}
 	if st != nil {
 		r.PrecisionLog2 = st.PrecisionLog2
-		r.RootDelay = ntptime.ShortFromDuration(st.RootDelay)
-		r.RootDispersion = ntptime.ShortFromDuration(rootDispersion(st, tx))
+		r.RootDelay = ntp.ShortFromDuration(st.RootDelay)
+		r.RootDispersion = ntp.ShortFromDuration(rootDispersion(st, tx))
 		if !st.RefTime.IsZero() {
-			r.RefTime = ntptime.FromTime(st.RefTime)
+			r.RefTime = ntp.FromTime(st.RefTime)
 		}
 	} else {
-		r.RootDispersion = ntptime.ShortFromDuration(maxDispersion)
+		r.RootDispersion = ntp.ShortFromDuration(maxDispersion)
 	}
 	if st != nil && st.Synced {
 		r.Leap = uint8(st.Leap) & 3
@@ -157,10 +150,10 @@ func respondClient(h *Header, rx, tx time.Time, st *discipline.SyncState, out []
 	} else {
 		r.Leap = uint8(ntp.LeapAlarm)
 		r.Stratum = 16
-		r.RefID = refIDInit
+		r.RefID = ntp.RefIDInit
 	}
-	r.TransmitTime = ntptime.FromTime(tx)
-	return Encode(&r, out)
+	r.TransmitTime = ntp.FromTime(tx)
+	return ntp.Encode(&r, out)
 }
 
 // rootDispersion is the state's error bound grown at DispersionRate since
@@ -184,14 +177,14 @@ func rootDispersion(st *discipline.SyncState, now time.Time) time.Duration {
 // and a poll of at least pollLog2 so a conforming client backs off. Like
 // ntpd, all three timestamps carry the client's transmit timestamp, so the
 // packet holds no time a client could mistake for ours.
-func respondKoD(h *Header, pollLog2 int8, out []byte) int {
-	r := Header{
+func respondKoD(h *ntp.Header, pollLog2 int8, out []byte) int {
+	r := ntp.Header{
 		Leap:         uint8(ntp.LeapAlarm),
 		Version:      h.Version,
-		Mode:         ModeServer,
+		Mode:         ntp.ModeServer,
 		Stratum:      0,
 		PollLog2:     h.PollLog2,
-		RefID:        kissRate,
+		RefID:        ntp.KissRate,
 		OriginTime:   h.TransmitTime,
 		ReceiveTime:  h.TransmitTime,
 		TransmitTime: h.TransmitTime,
@@ -204,14 +197,15 @@ func respondKoD(h *Header, pollLog2 int8, out []byte) int {
 	if r.PollLog2 > maxPollLog2 {
 		r.PollLog2 = maxPollLog2
 	}
-	return Encode(&r, out)
+	return ntp.Encode(&r, out)
 }
 
 // RespondRateKoD builds the RATE kiss-o'-death answering the client request
-// req into out (at least HeaderLen octets), with a poll of at least pollLog2.
+// req into out (at least ntp.HeaderLen octets), with a poll of at least
+// pollLog2.
 // It returns 0 and the reason for packets that are not client requests.
 func RespondRateKoD(req []byte, pollLog2 int8, out []byte) (int, DropReason) {
-	var h Header
+	var h ntp.Header
 	k, why := classify(req, &h)
 	if k != kindClient {
 		if k == kindControl {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
-	"github.com/gnomon-ntp/gnomon/internal/ntptime"
+	"github.com/gnomon-ntp/gnomon/internal/ntpcap"
 	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/source"
 )
@@ -25,15 +25,15 @@ func syncedState() *discipline.SyncState {
 	}
 }
 
-func respond(t *testing.T, req []byte, st *discipline.SyncState) Header {
+func respond(t *testing.T, req []byte, st *discipline.SyncState) ntp.Header {
 	t.Helper()
 	out := make([]byte, 64)
 	n, why := Respond(req, testRx, testTx, st, out)
-	if n != HeaderLen || why != DropNone {
+	if n != ntp.HeaderLen || why != DropNone {
 		t.Fatalf("Respond = %d, %v", n, why)
 	}
-	var h Header
-	if err := Decode(out[:n], &h); err != nil {
+	var h ntp.Header
+	if err := ntp.Decode(out[:n], &h); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -42,27 +42,27 @@ func respond(t *testing.T, req []byte, st *discipline.SyncState) Header {
 func TestRespondSyncedFields(t *testing.T) {
 	st := syncedState()
 	st.RootDelay = 3 * time.Millisecond
-	h := respond(t, capNtpdSynced, st)
+	h := respond(t, ntpcap.NtpdSynced, st)
 	// Root dispersion: 10 µs + 15e-6 * 100.123476789 s = 1.511852 ms.
-	wantDisp := ntptime.ShortFromDuration(10*time.Microsecond + time.Duration(15e-6*float64(testTx.Sub(testRef))))
+	wantDisp := ntp.ShortFromDuration(10*time.Microsecond + time.Duration(15e-6*float64(testTx.Sub(testRef))))
 	for _, c := range []struct {
 		field     string
 		got, want any
 	}{
 		{"leap", h.Leap, uint8(0)},
 		{"version", h.Version, uint8(4)},
-		{"mode", h.Mode, uint8(ModeServer)},
+		{"mode", h.Mode, uint8(ntp.ModeServer)},
 		{"stratum", h.Stratum, uint8(1)},
 		{"poll (copied)", h.PollLog2, int8(6)},
 		{"precision", h.PrecisionLog2, int8(-20)},
-		{"root delay", h.RootDelay, ntptime.ShortFromDuration(3 * time.Millisecond)},
+		{"root delay", h.RootDelay, ntp.ShortFromDuration(3 * time.Millisecond)},
 		{"root dispersion", h.RootDispersion, wantDisp},
 		{"refid", string(h.RefID[:]), "PPS\x00"},
-		{"reference time", h.RefTime, ntptime.FromTime(testRef)},
-		{"origin (client transmit verbatim)", h.OriginTime, ntptime.Time(0xecd8a4b2c6a7ef9e)},
-		{"receive", h.ReceiveTime, ntptime.FromTime(testRx)},
-		{"transmit", h.TransmitTime, ntptime.FromTime(testTx)},
-		{"trailer", h.TrailerKind, TrailerNone},
+		{"reference time", h.RefTime, ntp.FromTime(testRef)},
+		{"origin (client transmit verbatim)", h.OriginTime, ntp.Time(0xecd8a4b2c6a7ef9e)},
+		{"receive", h.ReceiveTime, ntp.FromTime(testRx)},
+		{"transmit", h.TransmitTime, ntp.FromTime(testTx)},
+		{"trailer", h.TrailerKind, ntp.TrailerNone},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.field, c.got, c.want)
@@ -90,7 +90,7 @@ func TestRespondStateVariants(t *testing.T) {
 		{"nil state", func(*discipline.SyncState) *discipline.SyncState { return nil }, 3, 16, "INIT"},
 		{"zero state", func(*discipline.SyncState) *discipline.SyncState { return &discipline.SyncState{} }, 3, 16, "INIT"},
 	} {
-		h := respond(t, capChrony, tc.mod(syncedState()))
+		h := respond(t, ntpcap.Chrony, tc.mod(syncedState()))
 		if h.Leap != tc.leap || h.Stratum != tc.stratum || string(h.RefID[:]) != tc.refid {
 			t.Errorf("%s: leap %d stratum %d refid %q, want %d %d %q", tc.name, h.Leap, h.Stratum, h.RefID[:], tc.leap, tc.stratum, tc.refid)
 		}
@@ -99,21 +99,21 @@ func TestRespondStateVariants(t *testing.T) {
 		}
 	}
 	// Before any update the dispersion is MAXDISP and the reference time 0.
-	h := respond(t, capChrony, nil)
+	h := respond(t, ntpcap.Chrony, nil)
 	if h.RootDispersion.Duration() != 16*time.Second || h.RefTime != 0 {
 		t.Errorf("unsynced: root dispersion %v reftime %#x", h.RootDispersion.Duration(), uint64(h.RefTime))
 	}
 	// Clock stepped back before RefTime: no negative growth.
 	st := syncedState()
 	st.RefTime = testTx.Add(time.Hour)
-	if h := respond(t, capChrony, st); h.RootDispersion != ntptime.ShortFromDuration(10*time.Microsecond) {
+	if h := respond(t, ntpcap.Chrony, st); h.RootDispersion != ntp.ShortFromDuration(10*time.Microsecond) {
 		t.Errorf("reftime in the future: root dispersion %v", h.RootDispersion.Duration())
 	}
 }
 
 func TestRespondVersionsAndModes(t *testing.T) {
 	req := func(lvm byte) []byte {
-		b := append([]byte{}, capNtpdig...)
+		b := append([]byte{}, ntpcap.Ntpdig...)
 		b[0] = lvm
 		return b
 	}
@@ -124,10 +124,10 @@ func TestRespondVersionsAndModes(t *testing.T) {
 		version uint8
 	}{
 		{"v4 client", req(0x23), DropNone, 4},
-		{"v3 client", capV3, DropNone, 3},
+		{"v3 client", ntpcap.V3, DropNone, 3},
 		{"v2 client", req(0x13), DropNone, 2},
 		{"v1 client mode 3", req(0x0b), DropNone, 1},
-		{"v1 mode 0", capV1, DropNone, 1},
+		{"v1 mode 0", ntpcap.V1, DropNone, 1},
 		{"v4 mode 0", req(0x20), DropMode, 0},
 		{"v0", req(0x03), DropVersion, 0},
 		{"v5", req(0x2b), DropVersion, 0},
@@ -136,31 +136,31 @@ func TestRespondVersionsAndModes(t *testing.T) {
 		{"symmetric passive", req(0x22), DropMode, 0},
 		{"server reply", req(0x24), DropMode, 0},
 		{"broadcast", req(0x25), DropMode, 0},
-		{"control", capNtpqRV, DropControlRemote, 0},
+		{"control", ntpcap.NtpqRV, DropControlRemote, 0},
 		{"control 48 octets", req(0x26), DropControlRemote, 0},
-		{"monlist", capMonlist, DropModePrivate, 0},
-		{"short", capNtpdig[:47], DropShort, 0},
-		{"malformed trailer", append(append([]byte{}, capNtpdig...), 1), DropMalformed, 0},
-		{"mac", capMAC, DropNone, 4},
-		{"nts", capNTS, DropNone, 4},
+		{"monlist", ntpcap.Monlist, DropModePrivate, 0},
+		{"short", ntpcap.Ntpdig[:47], DropShort, 0},
+		{"malformed trailer", append(append([]byte{}, ntpcap.Ntpdig...), 1), DropMalformed, 0},
+		{"mac", ntpcap.MAC, DropNone, 4},
+		{"nts", ntpcap.NTS, DropNone, 4},
 	} {
-		out := make([]byte, HeaderLen)
+		out := make([]byte, ntp.HeaderLen)
 		n, why := Respond(tc.req, testRx, testTx, syncedState(), out)
-		if why != tc.why || (why == DropNone) != (n == HeaderLen) || (why != DropNone && n != 0) {
+		if why != tc.why || (why == DropNone) != (n == ntp.HeaderLen) || (why != DropNone && n != 0) {
 			t.Errorf("%s: n %d why %v, want %v", tc.name, n, why, tc.why)
 			continue
 		}
 		if n > len(tc.req) {
 			t.Errorf("%s: reply of %d octets to a request of %d", tc.name, n, len(tc.req))
 		}
-		if n > 0 && (out[0]>>3&7 != tc.version || out[0]&7 != ModeServer) {
+		if n > 0 && (out[0]>>3&7 != tc.version || out[0]&7 != ntp.ModeServer) {
 			t.Errorf("%s: reply version %d mode %d", tc.name, out[0]>>3&7, out[0]&7)
 		}
 	}
 }
 
 func TestRespondPollClamped(t *testing.T) {
-	b := append([]byte{}, capNtpdig...)
+	b := append([]byte{}, ntpcap.Ntpdig...)
 	b[2] = 30
 	if h := respond(t, b, syncedState()); h.PollLog2 != maxPollLog2 {
 		t.Fatalf("poll %d", h.PollLog2)
@@ -173,16 +173,16 @@ func TestRespondRateKoD(t *testing.T) {
 	}{
 		{6, 10, 10}, {10, 10, 11}, {12, 10, 13}, {17, 10, 17}, {0, 4, 4},
 	} {
-		b := append([]byte{}, capNtpdSynced...)
+		b := append([]byte{}, ntpcap.NtpdSynced...)
 		b[2] = byte(tc.reqPoll)
-		out := make([]byte, HeaderLen)
+		out := make([]byte, ntp.HeaderLen)
 		n, why := RespondRateKoD(b, tc.minPoll, out)
-		if n != HeaderLen || why != DropNone {
+		if n != ntp.HeaderLen || why != DropNone {
 			t.Fatalf("RespondRateKoD = %d %v", n, why)
 		}
-		var h Header
-		_ = Decode(out, &h)
-		if h.Stratum != 0 || string(h.RefID[:]) != "RATE" || h.Mode != ModeServer || h.Version != 4 || h.Leap != 3 {
+		var h ntp.Header
+		_ = ntp.Decode(out, &h)
+		if h.Stratum != 0 || string(h.RefID[:]) != "RATE" || h.Mode != ntp.ModeServer || h.Version != 4 || h.Leap != 3 {
 			t.Errorf("KoD header %+v", h)
 		}
 		if h.PollLog2 != tc.want {
@@ -192,25 +192,25 @@ func TestRespondRateKoD(t *testing.T) {
 			t.Errorf("KoD origin %#x", uint64(h.OriginTime))
 		}
 	}
-	if n, why := RespondRateKoD(capMonlist, 10, make([]byte, HeaderLen)); n != 0 || why != DropModePrivate {
+	if n, why := RespondRateKoD(ntpcap.Monlist, 10, make([]byte, ntp.HeaderLen)); n != 0 || why != DropModePrivate {
 		t.Errorf("KoD to monlist: %d %v", n, why)
 	}
 }
 
 func TestRespondNoAllocs(t *testing.T) {
 	st := syncedState()
-	out := make([]byte, HeaderLen)
-	if n := testing.AllocsPerRun(100, func() { Respond(capNTS, testRx, testTx, st, out) }); n != 0 {
+	out := make([]byte, ntp.HeaderLen)
+	if n := testing.AllocsPerRun(100, func() { Respond(ntpcap.NTS, testRx, testTx, st, out) }); n != 0 {
 		t.Fatalf("%v allocs per Respond", n)
 	}
 }
 
 func BenchmarkRespond(b *testing.B) {
 	st := syncedState()
-	out := make([]byte, HeaderLen)
+	out := make([]byte, ntp.HeaderLen)
 	b.ReportAllocs()
 	for b.Loop() {
-		Respond(capChrony, testRx, testTx, st, out)
+		Respond(ntpcap.Chrony, testRx, testTx, st, out)
 	}
 }
 
@@ -246,14 +246,39 @@ func BenchmarkProcess(b *testing.B) {
 	}
 	st := syncedState()
 	dst := netip.MustParseAddr("192.0.2.1")
-	out := make([]byte, HeaderLen)
+	out := make([]byte, ntp.HeaderLen)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		i++
 		src := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8 & 0xf), byte(i)})
-		if act, _ := s.process(capChrony, src, dst, true, testRx, int64(i)+1, st, out); act == actDrop {
+		if act, _ := s.process(ntpcap.Chrony, src, dst, true, testRx, int64(i)+1, st, out); act == actDrop {
 			b.Fatal("dropped")
 		}
 	}
+}
+
+// FuzzRespond checks the server's answers to any datagram: a client reply
+// is 48 octets or nothing, never longer than the request, and every packet
+// gets a reply or a reason; the mode 6 builder never fails its bounds.
+func FuzzRespond(f *testing.F) {
+	for _, b := range ntpcap.All {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var h ntp.Header
+		err := ntp.Decode(b, &h)
+		reply := make([]byte, ntp.HeaderLen)
+		n, why := Respond(b, testRx, testTx, syncedState(), reply)
+		if n != 0 && (n != ntp.HeaderLen || n > len(b) || why != DropNone || err != nil) {
+			t.Fatalf("reply of %d octets to %d (%v, decode %v)", n, len(b), why, err)
+		}
+		if n == 0 && why == DropNone {
+			t.Fatal("no reply and no reason")
+		}
+		n, _ = respondControlFuzz(b)
+		if n < 0 {
+			t.Fatal("negative control reply")
+		}
+	})
 }

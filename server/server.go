@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/status"
 )
 
@@ -274,11 +275,11 @@ const (
 
 // process decides on one datagram req from src (to dst if dstKnown)
 // received at rx (monoNs on the rate limiter's monotonic clock, read once
-// per batch), building a reply into out (HeaderLen octets) when there is
+// per batch), building a reply into out (ntp.HeaderLen octets) when there is
 // one. It is the whole per-request path but for the socket calls, and does
 // not allocate.
 func (s *Server) process(req []byte, src, dst netip.Addr, dstKnown bool, rx time.Time, monoNs int64, st *discipline.SyncState, out []byte) (action, DropReason) {
-	var h Header
+	var h ntp.Header
 	k, why := classify(req, &h)
 	switch k {
 	case kindClient:

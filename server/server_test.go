@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beevik/ntp"
+	beevik "github.com/beevik/ntp"
+
 	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/internal/ntpcap"
+	"github.com/gnomon-ntp/gnomon/ntp"
 	"github.com/gnomon-ntp/gnomon/status"
 )
 
@@ -118,14 +121,14 @@ func TestBeevikClient(t *testing.T) {
 	st.RefTime = clock.Now()
 	r := startServer(t, testConfig("127.0.0.1:0", "[::1]:0"), clock, st)
 	for i, host := range []string{"127.0.0.1", "::1"} {
-		resp, err := ntp.QueryWithOptions(host, ntp.QueryOptions{Port: int(r.addr(i).Port()), Timeout: 5 * time.Second})
+		resp, err := beevik.QueryWithOptions(host, beevik.QueryOptions{Port: int(r.addr(i).Port()), Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatalf("%s: %v", host, err) // beevik checks the origin echo
 		}
 		if err := resp.Validate(); err != nil {
 			t.Errorf("%s: Validate: %v", host, err)
 		}
-		if resp.Stratum != 1 || resp.ReferenceID != 'P'<<24|'P'<<16|'S'<<8 || resp.Leap != ntp.LeapNoWarning || resp.Version != 4 {
+		if resp.Stratum != 1 || resp.ReferenceID != 'P'<<24|'P'<<16|'S'<<8 || resp.Leap != beevik.LeapNoWarning || resp.Version != 4 {
 			t.Errorf("%s: stratum %d refid %#x leap %d version %d", host, resp.Stratum, resp.ReferenceID, resp.Leap, resp.Version)
 		}
 		if p := resp.Precision; p < 953 || p > 954 { // 2^-20 s
@@ -147,11 +150,11 @@ func TestBeevikClient(t *testing.T) {
 
 func TestBeevikUnsynchronised(t *testing.T) {
 	r := startServer(t, testConfig("127.0.0.1:0"), SystemClock{}, &discipline.SyncState{})
-	resp, err := ntp.QueryWithOptions("127.0.0.1", ntp.QueryOptions{Port: int(r.addr(0).Port()), Timeout: 5 * time.Second})
+	resp, err := beevik.QueryWithOptions("127.0.0.1", beevik.QueryOptions{Port: int(r.addr(0).Port()), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Stratum != 16 || resp.Leap != ntp.LeapNotInSync || resp.ReferenceID != 'I'<<24|'N'<<16|'I'<<8|'T' {
+	if resp.Stratum != 16 || resp.Leap != beevik.LeapNotInSync || resp.ReferenceID != 'I'<<24|'N'<<16|'I'<<8|'T' {
 		t.Errorf("stratum %d leap %d refid %#x", resp.Stratum, resp.Leap, resp.ReferenceID)
 	}
 	if resp.Validate() == nil {
@@ -168,17 +171,17 @@ func TestRawRequests(t *testing.T) {
 			req    []byte
 			answer bool
 		}{
-			{"ntpdig", capNtpdig, true},
-			{"chrony", capChrony, true},
-			{"ntpd", capNtpd, true},
-			{"v3", capV3, true},
-			{"v1", capV1, true},
-			{"mac", capMAC, true},
-			{"nts", capNTS, true},
-			{"monlist", capMonlist, false},
-			{"short", capNtpd[:40], false},
-			{"symmetric", func() []byte { b := append([]byte{}, capNtpd...); b[0] = 0x21; return b }(), false},
-			{"v5", func() []byte { b := append([]byte{}, capNtpd...); b[0] = 0x2b; return b }(), false},
+			{"ntpdig", ntpcap.Ntpdig, true},
+			{"chrony", ntpcap.Chrony, true},
+			{"ntpd", ntpcap.Ntpd, true},
+			{"v3", ntpcap.V3, true},
+			{"v1", ntpcap.V1, true},
+			{"mac", ntpcap.MAC, true},
+			{"nts", ntpcap.NTS, true},
+			{"monlist", ntpcap.Monlist, false},
+			{"short", ntpcap.Ntpd[:40], false},
+			{"symmetric", func() []byte { b := append([]byte{}, ntpcap.Ntpd...); b[0] = 0x21; return b }(), false},
+			{"v5", func() []byte { b := append([]byte{}, ntpcap.Ntpd...); b[0] = 0x2b; return b }(), false},
 		} {
 			wait := 5 * time.Second
 			if !tc.answer {
@@ -191,16 +194,16 @@ func TestRawRequests(t *testing.T) {
 				}
 				continue
 			}
-			if len(reply) != HeaderLen || len(reply) > len(tc.req) {
+			if len(reply) != ntp.HeaderLen || len(reply) > len(tc.req) {
 				t.Errorf("%s: reply of %d octets to %d", tc.name, len(reply), len(tc.req))
 				continue
 			}
-			var h Header
-			_ = Decode(reply, &h)
+			var h ntp.Header
+			_ = ntp.Decode(reply, &h)
 			if uint64(h.OriginTime) != binary.BigEndian.Uint64(tc.req[40:48]) {
 				t.Errorf("%s: origin %#x not the request's transmit", tc.name, uint64(h.OriginTime))
 			}
-			if h.Version != (tc.req[0]>>3)&7 || h.Mode != ModeServer || h.Stratum != 1 {
+			if h.Version != (tc.req[0]>>3)&7 || h.Mode != ntp.ModeServer || h.Stratum != 1 {
 				t.Errorf("%s: reply %+v", tc.name, h)
 			}
 		}
@@ -208,7 +211,7 @@ func TestRawRequests(t *testing.T) {
 	// Drops are counted by reason once the server has read them; a final
 	// answered request on each socket orders it after them.
 	for i := range 2 {
-		if exchange(t, dial(t, r.addr(i)), capNtpdig, 5*time.Second) == nil {
+		if exchange(t, dial(t, r.addr(i)), ntpcap.Ntpdig, 5*time.Second) == nil {
 			t.Fatal("no answer")
 		}
 	}
@@ -231,13 +234,13 @@ func TestRateLimitOverLoopback(t *testing.T) {
 		if answers == 4 && (kods+silent)%2 == 0 {
 			wait = 50 * time.Millisecond
 		}
-		reply := exchange(t, c, capNtpdig, wait)
+		reply := exchange(t, c, ntpcap.Ntpdig, wait)
 		if reply == nil {
 			silent++
 			continue
 		}
-		var h Header
-		_ = Decode(reply, &h)
+		var h ntp.Header
+		_ = ntp.Decode(reply, &h)
 		switch {
 		case h.Stratum == 1:
 			answers++
@@ -246,7 +249,7 @@ func TestRateLimitOverLoopback(t *testing.T) {
 			if h.PollLog2 < 12 { // an hour's interval asks for poll 2^12 s
 				t.Errorf("KoD poll %d", h.PollLog2)
 			}
-			if uint64(h.OriginTime) != binary.BigEndian.Uint64(capNtpdig[40:]) {
+			if uint64(h.OriginTime) != binary.BigEndian.Uint64(ntpcap.Ntpdig[40:]) {
 				t.Error("KoD origin is not the request's transmit")
 			}
 		default:
@@ -266,17 +269,17 @@ func TestRateLimitOverLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	reply := exchange(t, other, capNtpdig, 5*time.Second)
+	reply := exchange(t, other, ntpcap.Ntpdig, 5*time.Second)
 	if reply == nil || reply[1] != 1 {
 		t.Errorf("client 127.0.0.2 got %x", reply)
 	}
 	// A new source port on the limited address is still the same client:
 	// its 17th limited request is dropped, the 18th gets a KoD.
 	c2 := dial(t, r.addr(0))
-	if reply := exchange(t, c2, capNtpdig, 50*time.Millisecond); reply != nil {
+	if reply := exchange(t, c2, ntpcap.Ntpdig, 50*time.Millisecond); reply != nil {
 		t.Errorf("limited address from a new port got %x", reply)
 	}
-	if reply := exchange(t, c2, capNtpdig, 5*time.Second); reply == nil || reply[1] != 0 {
+	if reply := exchange(t, c2, ntpcap.Ntpdig, 5*time.Second); reply == nil || reply[1] != 0 {
 		t.Errorf("limited address from a new port got %x, want a KoD", reply)
 	}
 }
@@ -290,7 +293,7 @@ func TestWorkersShareAPort(t *testing.T) {
 	}
 	// Distinct source ports spread over the SO_REUSEPORT group.
 	for range 12 {
-		if exchange(t, dial(t, r.addr(0)), capChrony, 5*time.Second) == nil {
+		if exchange(t, dial(t, r.addr(0)), ntpcap.Chrony, 5*time.Second) == nil {
 			t.Fatal("no answer")
 		}
 	}
@@ -342,7 +345,7 @@ func TestServeErrors(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s4.Serve(context.Background()) }()
-	if exchange(t, dial(t, s4.Addrs()[0]), capChrony, 5*time.Second) == nil {
+	if exchange(t, dial(t, s4.Addrs()[0]), ntpcap.Chrony, 5*time.Second) == nil {
 		t.Fatal("no answer")
 	}
 	s4.Close()
@@ -403,7 +406,7 @@ func BenchmarkServeLoopback(b *testing.B) {
 	c.SetReadDeadline(time.Now().Add(time.Minute))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Write(capChrony); err != nil {
+		if _, err := c.Write(ntpcap.Chrony); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := c.Read(buf); err != nil {
@@ -425,7 +428,7 @@ func BenchmarkServeLoopbackPipelined(b *testing.B) {
 	b.ReportAllocs()
 	inflight := 0
 	for b.Loop() {
-		if _, err := c.Write(capChrony); err != nil {
+		if _, err := c.Write(ntpcap.Chrony); err != nil {
 			b.Fatal(err)
 		}
 		inflight++
@@ -452,7 +455,7 @@ func TestProcess(t *testing.T) {
 	}
 	lo, pub := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.1")
 	lo6 := netip.IPv6Loopback()
-	out := make([]byte, HeaderLen)
+	out := make([]byte, ntp.HeaderLen)
 	for _, tc := range []struct {
 		name     string
 		req      []byte
@@ -460,15 +463,15 @@ func TestProcess(t *testing.T) {
 		act      action
 		why      DropReason
 	}{
-		{"client", capNtpdig, pub, pub, actAnswer, DropNone},
-		{"client again: KoD (burst 1, leak 0)", capNtpdig, pub, pub, actKoD, DropNone},
-		{"other client", capNtpd, netip.MustParseAddr("192.0.2.2"), pub, actAnswer, DropNone},
-		{"mode 6 from loopback", capNtpqRV, lo, lo, actControl, DropNone},
-		{"mode 6 from ::1", capNtpqRV, lo6, lo6, actControl, DropNone},
-		{"mode 6 from outside", capNtpqRV, pub, pub, actDrop, DropControlRemote},
-		{"mode 6 spoofing loopback to a public address", capNtpqRV, lo, pub, actDrop, DropControlRemote},
-		{"mode 7", capMonlist, lo, lo, actDrop, DropModePrivate},
-		{"short", capNtpd[:20], pub, pub, actDrop, DropShort},
+		{"client", ntpcap.Ntpdig, pub, pub, actAnswer, DropNone},
+		{"client again: KoD (burst 1, leak 0)", ntpcap.Ntpdig, pub, pub, actKoD, DropNone},
+		{"other client", ntpcap.Ntpd, netip.MustParseAddr("192.0.2.2"), pub, actAnswer, DropNone},
+		{"mode 6 from loopback", ntpcap.NtpqRV, lo, lo, actControl, DropNone},
+		{"mode 6 from ::1", ntpcap.NtpqRV, lo6, lo6, actControl, DropNone},
+		{"mode 6 from outside", ntpcap.NtpqRV, pub, pub, actDrop, DropControlRemote},
+		{"mode 6 spoofing loopback to a public address", ntpcap.NtpqRV, lo, pub, actDrop, DropControlRemote},
+		{"mode 7", ntpcap.Monlist, lo, lo, actDrop, DropModePrivate},
+		{"short", ntpcap.Ntpd[:20], pub, pub, actDrop, DropShort},
 	} {
 		act, why := s.process(tc.req, tc.src, tc.dst, true, testRx, 1000, syncedState(), out)
 		if act != tc.act || why != tc.why {

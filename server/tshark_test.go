@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gnomon-ntp/gnomon/internal/ntpcap"
 	"github.com/gnomon-ntp/gnomon/internal/testpeer"
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // writePcap writes UDP payloads from 127.0.0.1:123 to 127.0.0.1:40000 as a
@@ -54,22 +56,22 @@ func TestRepliesWellFormedForWireshark(t *testing.T) {
 	tshark := testpeer.Tshark(t)
 	var payloads [][]byte
 	for _, st := range []bool{true, false} {
-		out := make([]byte, HeaderLen)
+		out := make([]byte, ntp.HeaderLen)
 		state := syncedState()
 		if !st {
 			state = nil
 		}
-		if n, why := Respond(capChrony, testRx, testTx, state, out); why != DropNone || n != HeaderLen {
+		if n, why := Respond(ntpcap.Chrony, testRx, testTx, state, out); why != DropNone || n != ntp.HeaderLen {
 			t.Fatal(why)
 		}
 		payloads = append(payloads, out)
 	}
-	kod := make([]byte, HeaderLen)
-	RespondRateKoD(capNtpdig, 6, kod)
+	kod := make([]byte, ntp.HeaderLen)
+	RespondRateKoD(ntpcap.Ntpdig, 6, kod)
 	payloads = append(payloads, kod)
 	info := defaultControlInfo()
 	for _, req := range [][]byte{
-		capNtpqRV,
+		ntpcap.NtpqRV,
 		ctlReq(ctlOpReadStat, 3, 0, ""),
 		ctlReq(ctlOpReadVar, 4, 1, ""),
 		ctlReq(ctlOpReadVar, 5, 0, "nosuchvar"),

@@ -1,41 +1,26 @@
 package server
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
-	"github.com/gnomon-ntp/gnomon/internal/ntptime"
-	"golang.org/x/sys/unix"
+	"github.com/gnomon-ntp/gnomon/ntp"
+	"github.com/gnomon-ntp/gnomon/udpio"
 )
 
-// mmsghdr is struct mmsghdr (recvmmsg(2)): a msghdr and the length the
-// kernel moved. Go pads it like C on every architecture (64 octets on
-// 64-bit, 32 on 32-bit arm), which TestMmsghdrLayout pins.
-type mmsghdr struct {
-	hdr unix.Msghdr
-	len uint32
-}
-
-// Buffer sizes. recvBufLen holds any request worth parsing (NTS requests
-// with cookies are under 1 KiB); longer ones arrive truncated and are
-// dropped as malformed. recvOOBLen holds a timestamp and a packet-info
-// control message.
-const (
-	recvBufLen = 2048
-	recvOOBLen = 128
-	sendOOBLen = 64
-)
+// recvBufLen holds any request worth parsing (NTS requests with cookies
+// are under 1 KiB); longer ones arrive truncated and are dropped as
+// malformed.
+const recvBufLen = 2048
 
 // sendChunk is the most replies one sendmmsg carries, each chunk with its
 // own transmit time: a receive batch can be long (Config.BatchSize) to save
@@ -54,7 +39,6 @@ type socket struct {
 	local    netip.AddrPort
 	wildcard bool // bound to 0.0.0.0 or ::, so replies name their source with packet info
 	is6      bool
-	tsNew    bool  // SO_TIMESTAMPNS_NEW (64-bit time on 32-bit arm) rather than the old form
 	tsErr    error // why there are no kernel receive timestamps (nil: there are)
 
 	done   atomic.Bool // close was called: workers stop
@@ -117,23 +101,13 @@ func (s *socket) close() error {
 // timestamps and, for wildcard addresses, packet info.
 func listenSocket(ap netip.AddrPort) (*socket, error) {
 	sk := &socket{is6: ap.Addr().Is6() && !ap.Addr().Is4In6(), wildcard: ap.Addr().IsUnspecified()}
-	var sa unix.Sockaddr
+	sa, err := udpio.SockaddrFromAddrPort(ap)
+	if err != nil {
+		return nil, err
+	}
 	family := unix.AF_INET
 	if sk.is6 {
 		family = unix.AF_INET6
-		sa6 := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
-		if z := ap.Addr().Zone(); z != "" {
-			if n, err := strconv.Atoi(z); err == nil {
-				sa6.ZoneId = uint32(n)
-			} else if ifi, err := net.InterfaceByName(z); err == nil {
-				sa6.ZoneId = uint32(ifi.Index)
-			} else {
-				return nil, fmt.Errorf("zone %q: %w", z, err)
-			}
-		}
-		sa = sa6
-	} else {
-		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
 	}
 	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
 	if err != nil {
@@ -153,12 +127,9 @@ func listenSocket(ap netip.AddrPort) (*socket, error) {
 		unix.Close(fd)
 		return nil, os.NewSyscallError("getsockname", err)
 	}
-	switch a := got.(type) {
-	case *unix.SockaddrInet4:
-		sk.local = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *unix.SockaddrInet6:
-		sk.local = netip.AddrPortFrom(netip.AddrFrom16(a.Addr).WithZone(ap.Addr().Zone()), uint16(a.Port))
-	}
+	// The zone as given (a name stays a name); WithZone leaves IPv4 alone.
+	local := udpio.AddrPortFromSockaddr(got)
+	sk.local = netip.AddrPortFrom(local.Addr().WithZone(ap.Addr().Zone()), local.Port())
 	return sk, nil
 }
 
@@ -172,22 +143,13 @@ func (s *socket) setOptions(fd int) error {
 			return fmt.Errorf("setsockopt IPV6_V6ONLY: %w", err)
 		}
 	}
-	// 64-bit timestamps where the kernel has them (Linux 5.1+), so 32-bit
-	// arm is safe past 2038; the old form otherwise.
-	// Without either (qemu-user, odd kernels) the server still works,
-	// stamping receipt in user space after recvmmsg: worse, not fatal.
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW, 1); err == nil {
-		s.tsNew = true
-	} else if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_OLD, 1); err != nil {
-		s.tsErr = fmt.Errorf("setsockopt SO_TIMESTAMPNS: %w", err)
-	}
+	// Without kernel timestamps (qemu-user, odd kernels) the server still
+	// works, stamping receipt in user space after recvmmsg: worse, not
+	// fatal.
+	_, s.tsErr = udpio.EnableRxTimestamps(fd)
 	if s.wildcard {
-		if s.is6 {
-			if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1); err != nil {
-				return fmt.Errorf("setsockopt IPV6_RECVPKTINFO: %w", err)
-			}
-		} else if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1); err != nil {
-			return fmt.Errorf("setsockopt IP_PKTINFO: %w", err)
+		if err := udpio.EnablePktinfo(fd, s.is6); err != nil {
+			return err
 		}
 	}
 	tv := unix.NsecToTimeval(int64(ioTimeout))
@@ -210,52 +172,24 @@ type worker struct {
 	c     *counters
 	batch int
 
-	rbuf  []byte // batch * recvBufLen
-	roob  []byte // batch * recvOOBLen
-	names []unix.RawSockaddrInet6
-	riov  []unix.Iovec
-	rmsgs []mmsghdr
+	rb   *udpio.Batch // requests, with their sources and control messages
+	sb   *udpio.Batch // replies, addressed to rb's sources
+	sact []action
 
-	sbuf  []byte // batch * HeaderLen
-	soob  []byte // batch * sendOOBLen
-	siov  []unix.Iovec
-	smsgs []mmsghdr
-	sact  []action
-
-	ctlData []byte // mode 6 reply data
-	ctlFrag []byte // one mode 6 fragment
-	ctlOOB  [sendOOBLen]byte
-	ctlIov  unix.Iovec
-	ctlMsg  unix.Msghdr
+	ctlData []byte       // mode 6 reply data
+	ctl     *udpio.Batch // one mode 6 fragment
 }
 
 func newWorker(s *Server, sk *socket, c *counters) *worker {
 	b := s.cfg.BatchSize
-	w := &worker{
+	return &worker{
 		s: s, sk: sk, c: c, batch: b,
-		rbuf: make([]byte, b*recvBufLen), roob: make([]byte, b*recvOOBLen),
-		names: make([]unix.RawSockaddrInet6, b), riov: make([]unix.Iovec, b), rmsgs: make([]mmsghdr, b),
-		sbuf: make([]byte, b*HeaderLen), soob: make([]byte, b*sendOOBLen),
-		siov: make([]unix.Iovec, b), smsgs: make([]mmsghdr, b), sact: make([]action, b),
-		ctlData: make([]byte, 0, 4096), ctlFrag: make([]byte, controlMaxFrag),
+		rb:      udpio.NewBatch(b, recvBufLen, udpio.RecvOOBLen, true),
+		sb:      udpio.NewBatch(b, ntp.HeaderLen, udpio.SendOOBLen, false),
+		sact:    make([]action, b),
+		ctlData: make([]byte, 0, 4096),
+		ctl:     udpio.NewBatch(1, controlMaxFrag, udpio.SendOOBLen, false),
 	}
-	for i := range b {
-		w.riov[i].Base = &w.rbuf[i*recvBufLen]
-		w.riov[i].SetLen(recvBufLen)
-		h := &w.rmsgs[i].hdr
-		h.Name = (*byte)(unsafe.Pointer(&w.names[i]))
-		h.Iov = &w.riov[i]
-		h.SetIovlen(1)
-		h.Control = &w.roob[i*recvOOBLen]
-		w.siov[i].Base = &w.sbuf[i*HeaderLen]
-		w.siov[i].SetLen(HeaderLen)
-		w.smsgs[i].hdr.Iov = &w.siov[i]
-		w.smsgs[i].hdr.SetIovlen(1)
-	}
-	w.ctlIov.Base = &w.ctlFrag[0]
-	w.ctlMsg.Iov = &w.ctlIov
-	w.ctlMsg.SetIovlen(1)
-	return w
 }
 
 // errClosed ends a worker whose socket was closed.
@@ -268,33 +202,29 @@ var errClosed = errors.New("socket closed")
 // ordinary system call, until one arrives (MSG_WAITFORONE: then it takes
 // what is queued and returns).
 func (w *worker) recv() (int, syscall.Errno) {
-	fd, msgs, n := uintptr(w.sk.fd), uintptr(unsafe.Pointer(&w.rmsgs[0])), uintptr(w.batch)
-	r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, msgs, n, unix.MSG_DONTWAIT, 0, 0)
+	n, e := udpio.RecvMmsgRaw(w.sk.fd, w.rb.Msgs, unix.MSG_DONTWAIT)
 	for e == unix.EAGAIN || e == unix.EINTR {
 		if w.sk.done.Load() {
 			return 0, 0
 		}
-		r, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, msgs, n, unix.MSG_WAITFORONE, 0, 0)
+		n, e = udpio.RecvMmsg(w.sk.fd, w.rb.Msgs, unix.MSG_WAITFORONE)
 	}
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), 0
+	return n, e
 }
 
 // send writes smsgs[from:to] and returns how many the kernel took: first
 // without sleeping (the usual case: UDP sends do not wait), then, if the
 // send buffer is full, waiting for room as an ordinary system call.
 func (w *worker) send(from, to int) (int, syscall.Errno) {
-	fd, msgs, n := uintptr(w.sk.fd), uintptr(unsafe.Pointer(&w.smsgs[from])), uintptr(to-from)
-	r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, msgs, n, unix.MSG_DONTWAIT, 0, 0)
+	msgs := w.sb.Msgs[from:to]
+	n, e := udpio.SendMmsgRaw(w.sk.fd, msgs, unix.MSG_DONTWAIT)
 	for e == unix.EAGAIN || e == unix.EINTR {
 		if w.sk.done.Load() {
 			return 0, e
 		}
-		r, _, e = unix.Syscall6(unix.SYS_SENDMMSG, fd, msgs, n, 0, 0, 0)
+		n, e = udpio.SendMmsg(w.sk.fd, msgs, 0)
 	}
-	return int(r), e
+	return n, e
 }
 
 // run serves until the socket is closed (nil) or fails.
@@ -305,13 +235,7 @@ func (w *worker) run() error {
 	defer w.sk.release()
 	last := w.batch
 	for !w.sk.done.Load() {
-		for i := range last {
-			h := &w.rmsgs[i].hdr
-			h.Namelen = unix.SizeofSockaddrInet6
-			h.SetControllen(recvOOBLen)
-			h.Flags = 0
-			w.rmsgs[i].len = 0
-		}
+		w.rb.ResetRecv(last)
 		n, errno := w.recv()
 		switch {
 		case errno == unix.ENOMEM || errno == unix.ENOBUFS:
@@ -348,32 +272,31 @@ func (w *worker) serveBatch(n int) error {
 	out := 0
 	w.c.received.Add(uint64(n))
 	for i := range n {
-		m := &w.rmsgs[i]
-		if m.hdr.Flags&unix.MSG_TRUNC != 0 {
+		if w.rb.Truncated(i) {
 			w.c.drops[DropMalformed].Add(1)
 			continue
 		}
-		pkt := w.rbuf[i*recvBufLen : i*recvBufLen+int(m.len)]
-		src, ok := sockaddrAddr(&w.names[i], m.hdr.Namelen)
+		pkt := w.rb.Data(i)
+		src, ok := w.rb.Source(i)
 		if !ok {
 			w.c.drops[DropMalformed].Add(1)
 			continue
 		}
-		cm := parseCmsgs(w.roob[i*recvOOBLen : i*recvOOBLen+int(m.hdr.Controllen)])
-		dst, dstKnown := cm.dst, cm.dstKnown
+		cm := udpio.ParseCmsgs(w.rb.Control(i))
+		dst, dstKnown := cm.Dst, cm.DstKnown
 		if !w.sk.wildcard {
 			dst, dstKnown = w.sk.local.Addr(), true
 		}
 		var rx time.Time
-		if cm.tsKnown {
-			rx = w.s.clock.FromSystem(time.Unix(cm.sec, cm.nsec))
+		if cm.RxKnown {
+			rx = w.s.clock.FromSystem(cm.RxTime())
 		} else {
 			if recvNow.IsZero() {
 				recvNow = w.s.clock.Now()
 			}
 			rx = recvNow
 		}
-		reply := w.sbuf[out*HeaderLen : (out+1)*HeaderLen]
+		reply := w.sb.Buf(out)
 		act, why := w.s.process(pkt, src, dst, dstKnown, rx, mono, st, reply)
 		switch act {
 		case actDrop:
@@ -383,9 +306,8 @@ func (w *worker) serveBatch(n int) error {
 			w.serveControl(pkt, i, &cm, st)
 			continue
 		}
-		sm := &w.smsgs[out].hdr
-		sm.Name, sm.Namelen = m.hdr.Name, m.hdr.Namelen
-		w.setSendOOB(sm, w.soob[out*sendOOBLen:(out+1)*sendOOBLen], &cm)
+		w.sb.SetDest(out, w.rb, i)
+		w.setSendOOB(w.sb, out, &cm)
 		w.sact[out] = act
 		out++
 	}
@@ -397,10 +319,10 @@ func (w *worker) serveBatch(n int) error {
 		// Stamp transmit times a chunk at a time, right before the chunk
 		// goes: a reply leaves at most sendChunk sends after its stamp.
 		to := min(from+sendChunk, out)
-		tx := ntptime.FromTime(w.s.clock.Now())
+		tx := ntp.FromTime(w.s.clock.Now())
 		for j := from; j < to; j++ {
 			if w.sact[j] == actAnswer {
-				putTransmitTime(w.sbuf[j*HeaderLen:(j+1)*HeaderLen], tx)
+				ntp.PutTransmitTime(w.sb.Buf(j), tx)
 			}
 		}
 		sent, errno := w.send(from, to)
@@ -433,18 +355,18 @@ func (w *worker) serveBatch(n int) error {
 }
 
 // serveControl answers a mode 6 request from loopback, fragment by fragment.
-func (w *worker) serveControl(pkt []byte, i int, cm *cmsgInfo, st *discipline.SyncState) {
+func (w *worker) serveControl(pkt []byte, i int, cm *udpio.Cmsgs, st *discipline.SyncState) {
 	r, ok := buildControl(pkt, w.s.statusSnapshot(), &w.s.control, w.ctlData)
 	if !ok {
 		w.c.drops[DropControlBad].Add(1)
 		return
 	}
 	for f := range r.fragments() {
-		n := r.fragment(f, w.ctlFrag)
-		w.ctlIov.SetLen(n)
-		w.ctlMsg.Name, w.ctlMsg.Namelen = w.rmsgs[i].hdr.Name, w.rmsgs[i].hdr.Namelen
-		w.setSendOOB(&w.ctlMsg, w.ctlOOB[:], cm)
-		if _, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(w.sk.fd), uintptr(unsafe.Pointer(&w.ctlMsg)), 0); e != 0 {
+		n := r.fragment(f, w.ctl.Buf(0))
+		w.ctl.SetLen(0, n)
+		w.ctl.SetDest(0, w.rb, i)
+		w.setSendOOB(w.ctl, 0, cm)
+		if _, e := udpio.SendMsg(w.sk.fd, &w.ctl.Msgs[0].Hdr, 0); e != 0 {
 			w.c.drops[DropSendError].Add(1)
 			return
 		}
@@ -452,141 +374,17 @@ func (w *worker) serveControl(pkt []byte, i int, cm *cmsgInfo, st *discipline.Sy
 	w.c.control.Add(1)
 }
 
-// setSendOOB names the reply's source address with packet info when the
-// socket is bound to a wildcard address, so a multi-homed host answers from
-// the address the request was sent to.
-func (w *worker) setSendOOB(h *unix.Msghdr, oob []byte, cm *cmsgInfo) {
-	h.Control = nil
-	h.SetControllen(0)
-	if !w.sk.wildcard || !cm.dstKnown || cm.dst.IsMulticast() {
+// setSendOOB names the source address of slot i of b with packet info
+// when the socket is bound to a wildcard address, so a multi-homed host
+// answers from the address the request was sent to.
+func (w *worker) setSendOOB(b *udpio.Batch, i int, cm *udpio.Cmsgs) {
+	if !w.sk.wildcard || !cm.DstKnown || cm.Dst.IsMulticast() {
+		b.SetControl(i, 0)
 		return
 	}
-	var n int
 	if w.sk.is6 {
-		n = putPktinfo6(oob, cm.dst, cm.ifindex)
+		b.SetControl(i, udpio.PutPktinfo6(b.OOB(i), cm.Dst, cm.Ifindex))
 	} else {
-		n = putPktinfo4(oob, cm.dst)
+		b.SetControl(i, udpio.PutPktinfo4(b.OOB(i), cm.Dst))
 	}
-	h.Control = &oob[0]
-	h.SetControllen(n)
-}
-
-// sockaddrAddr reads the source address the kernel wrote into sa.
-func sockaddrAddr(sa *unix.RawSockaddrInet6, namelen uint32) (netip.Addr, bool) {
-	switch sa.Family {
-	case unix.AF_INET:
-		if namelen < unix.SizeofSockaddrInet4 {
-			return netip.Addr{}, false
-		}
-		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
-		return netip.AddrFrom4(sa4.Addr), true
-	case unix.AF_INET6:
-		if namelen < unix.SizeofSockaddrInet6 {
-			return netip.Addr{}, false
-		}
-		return netip.AddrFrom16(sa.Addr), true
-	}
-	return netip.Addr{}, false
-}
-
-// cmsgInfo is what the control messages of one datagram said.
-type cmsgInfo struct {
-	sec, nsec int64
-	tsKnown   bool
-	dst       netip.Addr
-	dstKnown  bool
-	ifindex   uint32
-}
-
-// cmsgHdrLen is sizeof(struct cmsghdr): a size_t length, then level and type.
-const cmsgHdrLen = unix.SizeofCmsghdr
-
-// cmsgAlign rounds n up as CMSG_ALIGN does (to the size of a long).
-func cmsgAlign(n int) int {
-	const a = int(unsafe.Sizeof(uintptr(0)))
-	return (n + a - 1) &^ (a - 1)
-}
-
-// parseCmsgs walks the control messages in b without allocating. It reads
-// headers with the native layout (the length is 8 octets on 64-bit and 4 on
-// 32-bit arm) and ignores anything it does not know or that is truncated.
-func parseCmsgs(b []byte) (ci cmsgInfo) {
-	for len(b) >= cmsgHdrLen {
-		var l int
-		if cmsgHdrLen == 16 {
-			l = int(binary.NativeEndian.Uint64(b))
-		} else {
-			l = int(binary.NativeEndian.Uint32(b))
-		}
-		lenOff := cmsgHdrLen - 8
-		level := int32(binary.NativeEndian.Uint32(b[lenOff:]))
-		typ := int32(binary.NativeEndian.Uint32(b[lenOff+4:]))
-		if l < cmsgHdrLen || l > len(b) {
-			return ci
-		}
-		data := b[cmsgHdrLen:l]
-		switch {
-		case level == unix.SOL_SOCKET && (typ == unix.SO_TIMESTAMPNS_NEW || typ == unix.SO_TIMESTAMPNS_OLD):
-			switch len(data) {
-			case 16: // __kernel_timespec, or timespec on 64-bit
-				ci.sec = int64(binary.NativeEndian.Uint64(data))
-				ci.nsec = int64(binary.NativeEndian.Uint64(data[8:]))
-				ci.tsKnown = true
-			case 8: // timespec on 32-bit
-				ci.sec = int64(int32(binary.NativeEndian.Uint32(data)))
-				ci.nsec = int64(int32(binary.NativeEndian.Uint32(data[4:])))
-				ci.tsKnown = true
-			}
-		case level == unix.IPPROTO_IP && typ == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
-			// struct in_pktinfo: ifindex, spec_dst, addr (the header's destination).
-			ci.ifindex = binary.NativeEndian.Uint32(data)
-			ci.dst = netip.AddrFrom4([4]byte(data[8:12]))
-			ci.dstKnown = true
-		case level == unix.IPPROTO_IPV6 && typ == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
-			// struct in6_pktinfo: addr, ifindex.
-			ci.dst = netip.AddrFrom16([16]byte(data[:16]))
-			ci.ifindex = binary.NativeEndian.Uint32(data[16:])
-			ci.dstKnown = true
-		}
-		next := cmsgAlign(l)
-		if next >= len(b) {
-			return ci
-		}
-		b = b[next:]
-	}
-	return ci
-}
-
-// putCmsgHdr writes a control message header for datalen octets of data.
-func putCmsgHdr(b []byte, level, typ int32, datalen int) {
-	l := cmsgHdrLen + datalen
-	if cmsgHdrLen == 16 {
-		binary.NativeEndian.PutUint64(b, uint64(l))
-	} else {
-		binary.NativeEndian.PutUint32(b, uint32(l))
-	}
-	binary.NativeEndian.PutUint32(b[cmsgHdrLen-8:], uint32(level))
-	binary.NativeEndian.PutUint32(b[cmsgHdrLen-4:], uint32(typ))
-}
-
-// putPktinfo4 writes an IP_PKTINFO message choosing src as the source
-// address (spec_dst), any interface; it returns its space.
-func putPktinfo4(b []byte, src netip.Addr) int {
-	putCmsgHdr(b, unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo)
-	d := b[cmsgHdrLen : cmsgHdrLen+unix.SizeofInet4Pktinfo]
-	clear(d)
-	a := src.Unmap().As4()
-	copy(d[4:8], a[:])
-	return unix.CmsgSpace(unix.SizeofInet4Pktinfo)
-}
-
-// putPktinfo6 writes an IPV6_PKTINFO message choosing src as the source
-// address on interface ifindex (needed for link-local addresses).
-func putPktinfo6(b []byte, src netip.Addr, ifindex uint32) int {
-	putCmsgHdr(b, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
-	d := b[cmsgHdrLen : cmsgHdrLen+unix.SizeofInet6Pktinfo]
-	a := src.As16()
-	copy(d[:16], a[:])
-	binary.NativeEndian.PutUint32(d[16:], ifindex)
-	return unix.CmsgSpace(unix.SizeofInet6Pktinfo)
 }

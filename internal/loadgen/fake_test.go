@@ -1,13 +1,14 @@
 package loadgen
 
 import (
-	"encoding/binary"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // fakeServer is a minimal NTP responder on 127.0.0.1 for the tests: it echoes
@@ -53,7 +54,7 @@ func (f *fakeServer) addr() netip.AddrPort {
 func (f *fakeServer) serve() {
 	defer f.wg.Done()
 	buf := make([]byte, 512)
-	out := make([]byte, PacketLen+64)
+	out := make([]byte, ntp.HeaderLen+64)
 	for {
 		n, from, err := f.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -61,24 +62,23 @@ func (f *fakeServer) serve() {
 		}
 		k := f.n.Add(1)
 		f.srcPorts.Store(from.Port(), true)
-		if n != PacketLen || buf[0]&7 != ModeClient {
+		var req ntp.Header
+		if n != ntp.HeaderLen || ntp.Decode(buf[:n], &req) != nil || req.Mode != ntp.ModeClient {
 			continue
 		}
 		if f.dropEvery > 0 && k%f.dropEvery == 0 {
 			continue
 		}
-		clear(out)
-		out[0] = 4<<3 | ModeServer
-		out[1] = byte(f.stratum.Load())
-		copy(out[12:16], "PPS\x00")
-		if f.kodEvery > 0 && k%f.kodEvery == 0 {
-			out[0] = 3<<6 | 4<<3 | ModeServer
-			out[1] = 0
-			copy(out[12:16], "RATE")
+		h := ntp.Header{
+			Version: 4, Mode: ntp.ModeServer, Stratum: uint8(f.stratum.Load()), RefID: ntp.RefIDPPS,
+			OriginTime: req.TransmitTime, TransmitTime: ntp.Time(time.Now().UnixNano()),
 		}
-		copy(out[24:32], buf[40:48])
-		binary.BigEndian.PutUint64(out[40:], uint64(time.Now().UnixNano()))
-		reply := out[:PacketLen+f.extra]
+		if f.kodEvery > 0 && k%f.kodEvery == 0 {
+			h.Leap, h.Stratum, h.RefID = 3, 0, ntp.KissRate
+		}
+		clear(out)
+		ntp.Encode(&h, out)
+		reply := out[:ntp.HeaderLen+f.extra]
 		if f.garbage {
 			reply = out[:20]
 		}

@@ -5,40 +5,16 @@ import (
 	"fmt"
 	"net"
 	"syscall"
-	"unsafe"
 
+	"github.com/gnomon-ntp/gnomon/udpio"
 	"golang.org/x/sys/unix"
 )
 
-// mmsghdr is the kernel's struct mmsghdr (Go pads it to msghdr's alignment,
-// as C does, on 32- and 64-bit alike).
-type mmsghdr struct {
-	hdr unix.Msghdr
-	n   uint32
-}
-
 // batch is a reusable vector for sendmmsg/recvmmsg: no allocation per call
 // and no source address parsed per message (the sockets are connected).
-type batch struct {
-	hdrs []mmsghdr
-	iovs []unix.Iovec
-	bufs [][]byte
-}
+type batch = udpio.Batch
 
-func newBatch(n, size int) *batch {
-	b := &batch{hdrs: make([]mmsghdr, n), iovs: make([]unix.Iovec, n), bufs: make([][]byte, n)}
-	for i := range n {
-		b.bufs[i] = make([]byte, size)
-		b.iovs[i].Base = &b.bufs[i][0]
-		b.iovs[i].SetLen(size)
-		b.hdrs[i].hdr.Iov = &b.iovs[i]
-		b.hdrs[i].hdr.SetIovlen(1)
-	}
-	return b
-}
-
-// msg returns the bytes message i received.
-func (b *batch) msg(i int) []byte { return b.bufs[i][:b.hdrs[i].n] }
+func newBatch(n, size int) *batch { return udpio.NewBatch(n, size, 0, false) }
 
 // sock is one connected client socket.
 type sock struct {
@@ -63,24 +39,24 @@ func newSock(u *net.UDPConn) (*sock, error) {
 // recvmmsg on the raw descriptor, for the open loop's single goroutine,
 // which polls instead of parking in the netpoller.
 func (s *sock) recvNow(b *batch) (int, error) {
-	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(len(b.hdrs)), unix.MSG_DONTWAIT, 0, 0)
+	n, e := udpio.RecvMmsg(s.fd, b.Msgs, unix.MSG_DONTWAIT)
 	if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
 		return 0, nil
 	}
 	if e != 0 {
 		return 0, fmt.Errorf("recvmmsg: %w", e)
 	}
-	return int(r), nil
+	return n, nil
 }
 
 // sendNow writes the first n messages of b with one non-blocking sendmmsg
 // and returns how many the kernel took.
 func (s *sock) sendNow(b *batch, n int) (int, error) {
-	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
+	k, e := udpio.SendMmsg(s.fd, b.Msgs[:n], unix.MSG_DONTWAIT)
 	if e != 0 {
 		return 0, fmt.Errorf("sendmmsg: %w", e)
 	}
-	return int(r), nil
+	return k, nil
 }
 
 // poller tells which sockets have replies queued, so the open loop makes
@@ -130,12 +106,12 @@ func (s *sock) recv(b *batch, wait bool) (int, error) {
 	var n int
 	var errno error
 	err := s.rc.Read(func(fd uintptr) bool {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(len(b.hdrs)), unix.MSG_DONTWAIT, 0, 0)
+		r, e := udpio.RecvMmsg(int(fd), b.Msgs, unix.MSG_DONTWAIT)
 		if e != 0 {
 			errno = e
 			return !(wait && (e == unix.EAGAIN || e == unix.EWOULDBLOCK))
 		}
-		n, errno = int(r), nil
+		n, errno = r, nil
 		return true
 	})
 	if err != nil {
@@ -156,12 +132,12 @@ func (s *sock) send(b *batch, n int) (int, error) {
 	var k int
 	var errno error
 	err := s.rc.Write(func(fd uintptr) bool {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(n), 0, 0, 0)
+		r, e := udpio.SendMmsg(int(fd), b.Msgs[:n], 0)
 		if e != 0 {
 			errno = e
 			return !(e == unix.EAGAIN || e == unix.EWOULDBLOCK)
 		}
-		k, errno = int(r), nil
+		k, errno = r, nil
 		return true
 	})
 	if err != nil {

@@ -9,11 +9,13 @@ import (
 
 var errUnsupported = errors.New("loadgen: sendmmsg/recvmmsg need Linux")
 
-type batch struct{ bufs [][]byte }
+type batch struct{ Msgs []struct{} }
 
-func newBatch(n, size int) *batch { return &batch{bufs: make([][]byte, n)} }
+func newBatch(n, size int) *batch { return &batch{Msgs: make([]struct{}, n)} }
 
-func (b *batch) msg(i int) []byte { return nil }
+func (b *batch) Buf(i int) []byte { return nil }
+
+func (b *batch) Data(i int) []byte { return nil }
 
 type sock struct{ u *net.UDPConn }
 

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // Probe sends one request to target (loopback only) and waits up to timeout
@@ -30,7 +32,7 @@ func Probe(ctx context.Context, target netip.AddrPort, timeout time.Duration) (R
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	xmt := uint64(ntpSecondsNow())<<32 | uint64(binary.BigEndian.Uint32(rnd[:]))
-	var req [PacketLen]byte
+	var req [ntp.HeaderLen]byte
 	EncodeRequest(req[:], xmt)
 	if _, err := u.Write(req[:]); err != nil {
 		return Response{}, fmt.Errorf("loadgen: probe send: %w", err)
@@ -42,7 +44,7 @@ func Probe(ctx context.Context, target netip.AddrPort, timeout time.Duration) (R
 			return Response{}, fmt.Errorf("loadgen: probe receive: %w", err)
 		}
 		var r Response
-		if ParseResponse(buf[:n], &r) != nil || r.Origin != xmt {
+		if ParseResponse(buf[:n], &r) != nil || uint64(r.OriginTime) != xmt {
 			continue // not our answer; the deadline bounds this loop
 		}
 		return r, nil

@@ -1,13 +1,14 @@
 package loadgen
 
 import (
-	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 func TestCheckTarget(t *testing.T) {
@@ -53,7 +54,7 @@ func TestCheckTarget(t *testing.T) {
 }
 
 func TestEncodeParse(t *testing.T) {
-	b := make([]byte, PacketLen)
+	b := make([]byte, ntp.HeaderLen)
 	for i := range b {
 		b[i] = 0xff // EncodeRequest must clear what it does not set
 	}
@@ -61,32 +62,32 @@ func TestEncodeParse(t *testing.T) {
 	if b[0] != 0x23 {
 		t.Errorf("first byte %#x, want 0x23 (LI 0, VN 4, mode 3)", b[0])
 	}
-	if got := binary.BigEndian.Uint64(b[40:]); got != 0x0123456789abcdef {
-		t.Errorf("transmit %#x", got)
+	var req ntp.Header
+	if err := ntp.Decode(b, &req); err != nil {
+		t.Fatal(err)
 	}
-	for i := 4; i < 40; i++ {
-		if b[i] != 0 {
-			t.Fatalf("byte %d = %#x, want 0", i, b[i])
-		}
+	want := ntp.Header{Version: 4, Mode: ntp.ModeClient, PollLog2: 6, PrecisionLog2: -20, TransmitTime: 0x0123456789abcdef}
+	if req != want {
+		t.Errorf("request\n %+v\nwant\n %+v", req, want)
 	}
 	var r Response
 	if err := ParseResponse(b, &r); !errors.Is(err, ErrNotReply) {
 		t.Errorf("parsing a request: %v, want ErrNotReply", err)
 	}
-	if err := ParseResponse(b[:47], &r); !errors.Is(err, ErrShort) {
+	if err := ParseResponse(b[:47], &r); !errors.Is(err, ntp.ErrShort) {
 		t.Errorf("parsing 47 bytes: %v, want ErrShort", err)
 	}
-	reply := make([]byte, PacketLen)
-	reply[0] = 3<<6 | 4<<3 | ModeServer
-	copy(reply[12:], "RATE")
-	binary.BigEndian.PutUint64(reply[24:], 42)
+	reply := make([]byte, ntp.HeaderLen)
+	kod := ntp.Header{Leap: 3, Version: 4, Mode: ntp.ModeServer, RefID: ntp.KissRate, OriginTime: 42}
+	ntp.Encode(&kod, reply)
 	if err := ParseResponse(reply, &r); err != nil {
 		t.Fatal(err)
 	}
-	if !r.KoD() || !r.IsRate() || r.Origin != 42 || r.Leap != 3 || r.Version != 4 {
+	if !r.KoD() || !r.IsRate() || r.OriginTime != 42 || r.Leap != 3 || r.Version != 4 {
 		t.Errorf("parsed %+v", r)
 	}
-	reply[1] = 1
+	kod.Stratum = 1
+	ntp.Encode(&kod, reply)
 	_ = ParseResponse(reply, &r)
 	if r.KoD() || r.IsRate() {
 		t.Errorf("stratum 1 reply taken for a KoD")

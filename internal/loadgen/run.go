@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // Config sets up a run. Every run is bounded by Duration and MaxCount.
@@ -158,7 +160,7 @@ func (s *stats) handle(m *Matcher, b []byte, at time.Duration) bool {
 		s.bad++
 		return false
 	}
-	lat, res := m.Match(r.Origin, at)
+	lat, res := m.Match(uint64(r.OriginTime), at)
 	switch res {
 	case Unknown:
 		s.unknown++
@@ -232,7 +234,7 @@ func isTimeout(err error) bool {
 }
 
 // ntpSecondsNow is the high word of the run's transmit timestamps.
-func ntpSecondsNow() uint32 { return uint32(time.Now().Unix() + 2208988800) }
+func ntpSecondsNow() uint32 { return ntp.FromTime(time.Now()).Seconds() }
 
 // Pacing of the open loop. One goroutine sends and polls the sockets
 // (epoll, then recvmmsg on those with data) without sleeping while the
@@ -270,7 +272,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	defer poll.close()
 	m := NewMatcher(ntpSecondsNow(), total)
-	out := newBatch(c.Batch, PacketLen)
+	out := newBatch(c.Batch, ntp.HeaderLen)
 	in := newBatch(c.Batch, recvSize)
 	var s stats
 	var sent, sendErrs uint64
@@ -287,9 +289,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			}
 			at := time.Since(start)
 			for k := range n {
-				s.handle(m, in.msg(k), at)
+				s.handle(m, in.Data(k), at)
 			}
-			if n < len(in.bufs) {
+			if n < len(in.Msgs) {
 				return
 			}
 		}
@@ -310,7 +312,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 					n := min(burst, c.Batch)
 					at := time.Since(start) // per batch: a long burst must not inflate latencies
 					for i := range n {
-						EncodeRequest(out.bufs[i], m.Xmt(seq+i))
+						EncodeRequest(out.Buf(i), m.Xmt(seq+i))
 						m.Sent(seq+i, at)
 					}
 					w, err := cs[next].sendNow(out, n)
@@ -366,7 +368,7 @@ func Ceiling(ctx context.Context, c Config) (Result, error) {
 		go func() {
 			defer wg.Done()
 			cl := &loop{s: cs[i], m: m, start: start, seqs: &seqs, sent: &sent, errs: &sendErrs,
-				window: c.Window, out: newBatch(c.Batch, PacketLen)}
+				window: c.Window, out: newBatch(c.Batch, ntp.HeaderLen)}
 			cl.run(ctx, end, c.Timeout, newBatch(c.Batch, recvSize), &all[i])
 		}()
 	}
@@ -394,7 +396,7 @@ type loop struct {
 func (l *loop) post(n int) int {
 	posted := 0
 	for n > 0 {
-		k := min(n, len(l.out.bufs))
+		k := min(n, len(l.out.Msgs))
 		hi := l.seqs.Add(int64(k))
 		lo := int(hi) - k
 		if hi > int64(l.m.Cap()) {
@@ -402,7 +404,7 @@ func (l *loop) post(n int) int {
 		}
 		at := time.Since(l.start)
 		for i := range k {
-			EncodeRequest(l.out.bufs[i], l.m.Xmt(lo+i))
+			EncodeRequest(l.out.Buf(i), l.m.Xmt(lo+i))
 			l.m.Sent(lo+i, at)
 		}
 		w, err := l.s.send(l.out, k)
@@ -435,7 +437,7 @@ func (l *loop) run(ctx context.Context, end time.Time, timeout time.Duration, in
 		n, err := l.s.recv(in, true)
 		at := time.Since(l.start)
 		for i := range n {
-			if s.handle(l.m, in.msg(i), at) {
+			if s.handle(l.m, in.Data(i), at) {
 				inflight--
 			}
 		}
@@ -484,7 +486,7 @@ func result(mode string, offered float64, d time.Duration, sent, sendErrs uint64
 // RefIDString shows a reference ID as RFC 5905 section 7.3 reads it: ASCII
 // (a refclock or kiss code) at stratum 0 and 1 when printable, otherwise an
 // IPv4 address (or a hash of an IPv6 one).
-func RefIDString(stratum uint8, id [4]byte) string {
+func RefIDString(stratum uint8, id ntp.RefID) string {
 	if stratum <= 1 {
 		b := make([]byte, 0, 4)
 		ascii := true
@@ -502,5 +504,5 @@ func RefIDString(stratum uint8, id [4]byte) string {
 			return string(b)
 		}
 	}
-	return netip.AddrFrom4(id).String()
+	return netip.AddrFrom4([4]byte(id)).String()
 }

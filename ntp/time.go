@@ -1,6 +1,7 @@
-// Package ntptime converts between time.Time and NTP's 64-bit timestamp and
-// 32-bit short formats (RFC 5905 section 6), handling eras by pivoting.
-package ntptime
+package ntp
+
+// Conversions between time.Time and NTP's 64-bit timestamp and 32-bit short
+// formats (RFC 5905 section 6), handling eras by pivoting.
 
 import "time"
 
@@ -10,6 +11,10 @@ const unixToNTP = 2208988800
 // Time is an NTP timestamp: seconds since 1900 (modulo 2^32, the era) in the
 // high 32 bits and the binary fraction of a second in the low 32 bits.
 type Time uint64
+
+// Seconds returns the whole seconds of the timestamp: seconds since the
+// start of its NTP era (era 0 began 1900-01-01 UTC).
+func (n Time) Seconds() uint32 { return uint32(n >> 32) }
 
 // FromTime converts t to an NTP timestamp (era dropped).
 func FromTime(t time.Time) Time {

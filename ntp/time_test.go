@@ -1,4 +1,4 @@
-package ntptime
+package ntp
 
 import (
 	"testing"
@@ -21,7 +21,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestEraZeroKnownValue(t *testing.T) {
 	// 1970-01-01 is 2208988800 s after the NTP epoch.
-	if got := FromTime(time.Unix(0, 0)); got>>32 != 2208988800 || uint32(got) != 0 {
+	if got := FromTime(time.Unix(0, 0)); got.Seconds() != 2208988800 || uint32(got) != 0 {
 		t.Fatalf("unix epoch = %#x", uint64(got))
 	}
 	// Half a second is 0x80000000 in the fraction.

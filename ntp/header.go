@@ -1,10 +1,8 @@
-package server
+package ntp
 
 import (
 	"encoding/binary"
 	"errors"
-
-	"github.com/gnomon-ntp/gnomon/internal/ntptime"
 )
 
 // The NTP packet header (RFC 5905 section 7.3, figure 8). Every field is
@@ -80,21 +78,21 @@ const (
 // Header is a decoded NTP packet header (RFC 5905 section 7.3). Field names
 // follow the RFC; units are in the names.
 type Header struct {
-	Leap           uint8         // LI, 2 bits (section 7.3, figure 9)
-	Version        uint8         // VN, 3 bits
-	Mode           uint8         // Mode, 3 bits (figure 10)
-	Stratum        uint8         // 0 = kiss-o'-death, 1 = primary, 16 = unsynchronised (figure 11)
-	PollLog2       int8          // maximum interval between messages, log2 seconds
-	PrecisionLog2  int8          // clock precision, log2 seconds
-	RootDelay      ntptime.Short // round trip to the reference clock, NTP short format
-	RootDispersion ntptime.Short // error bound to the reference clock, NTP short format
-	RefID          [4]byte       // reference ID or kiss code (figure 12)
-	RefTime        ntptime.Time  // when the clock was last set or corrected
-	OriginTime     ntptime.Time  // T1: client's transmit time, echoed by servers
-	ReceiveTime    ntptime.Time  // T2: when the request arrived at the server
-	TransmitTime   ntptime.Time  // T3: when the reply left the server
-	TrailerKind    Trailer       // what followed the header (never echoed)
-	ExtensionCount uint8         // number of RFC 7822 extension fields seen (saturating)
+	Leap           uint8   // LI, 2 bits (section 7.3, figure 9)
+	Version        uint8   // VN, 3 bits
+	Mode           uint8   // Mode, 3 bits (figure 10)
+	Stratum        uint8   // 0 = kiss-o'-death, 1 = primary, 16 = unsynchronised (figure 11)
+	PollLog2       int8    // maximum interval between messages, log2 seconds
+	PrecisionLog2  int8    // clock precision, log2 seconds
+	RootDelay      Short   // round trip to the reference clock, NTP short format
+	RootDispersion Short   // error bound to the reference clock, NTP short format
+	RefID          RefID   // reference ID or kiss code (figure 12)
+	RefTime        Time    // when the clock was last set or corrected
+	OriginTime     Time    // T1: client's transmit time, echoed by servers
+	ReceiveTime    Time    // T2: when the request arrived at the server
+	TransmitTime   Time    // T3: when the reply left the server
+	TrailerKind    Trailer // what followed the header (never echoed)
+	ExtensionCount uint8   // number of RFC 7822 extension fields seen (saturating)
 }
 
 // Decoding errors. They are preallocated so Decode never allocates.
@@ -122,13 +120,13 @@ func Decode(b []byte, h *Header) error {
 	h.Stratum = b[offStratum]
 	h.PollLog2 = int8(b[offPoll])
 	h.PrecisionLog2 = int8(b[offPrecision])
-	h.RootDelay = ntptime.Short(binary.BigEndian.Uint32(b[offRootDelay:]))
-	h.RootDispersion = ntptime.Short(binary.BigEndian.Uint32(b[offRootDisp:]))
+	h.RootDelay = Short(binary.BigEndian.Uint32(b[offRootDelay:]))
+	h.RootDispersion = Short(binary.BigEndian.Uint32(b[offRootDisp:]))
 	copy(h.RefID[:], b[offRefID:offRefID+4])
-	h.RefTime = ntptime.Time(binary.BigEndian.Uint64(b[offRefTime:]))
-	h.OriginTime = ntptime.Time(binary.BigEndian.Uint64(b[offOrigin:]))
-	h.ReceiveTime = ntptime.Time(binary.BigEndian.Uint64(b[offReceive:]))
-	h.TransmitTime = ntptime.Time(binary.BigEndian.Uint64(b[offTransmit:]))
+	h.RefTime = Time(binary.BigEndian.Uint64(b[offRefTime:]))
+	h.OriginTime = Time(binary.BigEndian.Uint64(b[offOrigin:]))
+	h.ReceiveTime = Time(binary.BigEndian.Uint64(b[offReceive:]))
+	h.TransmitTime = Time(binary.BigEndian.Uint64(b[offTransmit:]))
 	kind, n, ok := parseTrailer(b[HeaderLen:])
 	h.TrailerKind, h.ExtensionCount = kind, n
 	if !ok {
@@ -176,9 +174,10 @@ func macKind(k Trailer) Trailer {
 }
 
 // Encode writes the 48-octet header into out[:HeaderLen] and returns
-// HeaderLen. Extension fields and MACs are never written: gnomon answers with
-// a bare header (RFC 7822 fields are not echoed). It panics only if out is
-// shorter than HeaderLen, a programming error.
+// HeaderLen. Extension fields and MACs are never written (gnomon's server
+// answers with a bare header: RFC 7822 fields are not echoed), and
+// TrailerKind and ExtensionCount are ignored. It never allocates and panics
+// only if out is shorter than HeaderLen, a programming error.
 func Encode(h *Header, out []byte) int {
 	_ = out[HeaderLen-1]
 	out[offLVM] = h.Leap<<6 | (h.Version&7)<<3 | h.Mode&7
@@ -195,8 +194,9 @@ func Encode(h *Header, out []byte) int {
 	return HeaderLen
 }
 
-// putTransmitTime overwrites the transmit timestamp of an encoded header, so
-// the serving loop can stamp replies as late as possible.
-func putTransmitTime(out []byte, t ntptime.Time) {
+// PutTransmitTime overwrites the transmit timestamp of the header encoded in
+// out (at least HeaderLen octets), so a sender can stamp a packet as late as
+// possible, right before it leaves.
+func PutTransmitTime(out []byte, t Time) {
 	binary.BigEndian.PutUint64(out[offTransmit:offTransmit+8], uint64(t))
 }
