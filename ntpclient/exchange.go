@@ -60,7 +60,9 @@ type Limits struct {
 }
 
 // DefaultLimits are RFC 5905's MAXDIST (1.5 s) and a 1 s round trip.
-func DefaultLimits() Limits { return Limits{MaxDistance: 1500 * time.Millisecond, MaxDelay: time.Second} }
+func DefaultLimits() Limits {
+	return Limits{MaxDistance: 1500 * time.Millisecond, MaxDelay: time.Second}
+}
 
 // Check decodes reply b to a request whose transmit timestamp was xmt,
 // sent at local time t1 and received at t4, and returns the measurement or
