@@ -16,6 +16,9 @@ const DriftSaveInterval = time.Hour
 // Runner is the discipline's I/O edge: the one goroutine that owns the
 // selection and the loop.
 type Runner struct {
+	prevStates     map[source.ID]selection.State
+	alarm          string
+	alarmView      atomic.Pointer[string]
 	lastRefusalLog time.Time // when a refusal was last logged
 	refusalsSince  uint64    // refusals not logged since
 	loop           *Loop
@@ -32,6 +35,11 @@ func NewRunner(loop *Loop, sel *selection.Selector, driftPath string, log *slog.
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Runner{loop: loop, sel: sel, driftPath: driftPath, log: log}
+	empty := ""
+	r.alarmView.Store(&empty)
+	if n := sel.Upstreams(); n < 2 {
+		log.Warn("fewer than two upstream NTP servers: a lying GPS cannot be outvoted (configure four to seven)", "upstreams", n)
+	}
 	st := sel.States()
 	r.sources.Store(&st)
 	return r
@@ -136,7 +144,38 @@ func (r *Runner) logRefusal(err error, src source.ID) {
 func (r *Runner) publishSources() {
 	st := r.sel.States()
 	r.sources.Store(&st)
+	if r.prevStates == nil {
+		r.prevStates = map[source.ID]selection.State{}
+	}
+	for _, s := range st {
+		prev, seen := r.prevStates[s.ID]
+		if seen && prev == s.State {
+			continue
+		}
+		r.prevStates[s.ID] = s.State
+		switch s.State {
+		case selection.StateFalseticker:
+			r.log.Warn("source is a falseticker: it disagrees with the others and is not used", "source", s.ID,
+				"offset", s.Last.Offset, "alarm", r.sel.Alarm())
+		case selection.StateSystemPeer:
+			r.log.Info("system peer", "source", s.ID, "kind", s.Last.Kind.String(), "offset", s.Last.Offset)
+		default:
+			if seen && prev == selection.StateFalseticker {
+				r.log.Info("source agrees again", "source", s.ID, "state", s.State.String())
+			}
+		}
+	}
+	if a := r.sel.Alarm(); a != r.alarm {
+		if a != "" {
+			r.log.Warn("selection alarm", "alarm", a)
+		}
+		r.alarm = a
+		r.alarmView.Store(&a)
+	}
 }
+
+// Alarm returns the selection's current alarm ("" when none).
+func (r *Runner) Alarm() string { return *r.alarmView.Load() }
 
 func logEvent(log *slog.Logger, loop *Loop, ev Event) {
 	if ev.ActuatorErr != nil {

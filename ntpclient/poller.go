@@ -106,6 +106,16 @@ func (p *Poller) PeerIDs() []source.ID {
 	return ids
 }
 
+// Preferred reports whether the peer id was configured with prefer.
+func (p *Poller) Preferred(id source.ID) bool {
+	for _, pp := range p.peers {
+		if pp.id == id {
+			return pp.cfg.Prefer
+		}
+	}
+	return false
+}
+
 // Statuses returns every peer's state; safe from any goroutine.
 func (p *Poller) Statuses() []PeerStatus {
 	out := make([]PeerStatus, len(p.peers))

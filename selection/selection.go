@@ -3,6 +3,7 @@ package selection
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -12,29 +13,61 @@ import (
 
 // Config tunes the selection.
 type Config struct {
-	// MaxAge is how long a source's last sample keeps it selectable; a
+	// MaxAge is how long an upstream's last sample keeps it selectable; a
 	// source silent for longer is unusable until it speaks again. It should
 	// cover a few poll intervals of the slowest source.
 	MaxAge time.Duration
+	// RefclockHoldover is how long the refclock's last sample keeps it
+	// selectable (and the clock holding over on it at its stratum) before
+	// the upstreams take over.
+	RefclockHoldover time.Duration
+	// StartupWait is how long, with upstreams configured, the refclock
+	// waits for an upstream to vouch for it before it may set the clock
+	// alone (a GPS's first time is taken only when the upstreams agree).
+	StartupWait time.Duration
+	// MinSurvivors is how many truechimers the clustering keeps at least
+	// (RFC 5905 NMIN).
+	MinSurvivors int
 }
 
-// DefaultMaxAge is the default Config.MaxAge: 20 minutes, beyond an NTP
-// source's 1024 s maximum poll, so a slowly polled upstream stays a
-// candidate between its samples.
-const DefaultMaxAge = 20 * time.Minute
+// Defaults.
+const (
+	// DefaultMaxAge: 20 minutes, beyond an NTP source's 1024 s maximum poll.
+	DefaultMaxAge = 20 * time.Minute
+	// DefaultRefclockHoldover: an hour of holdover on the refclock.
+	DefaultRefclockHoldover = time.Hour
+	// DefaultStartupWait: a minute, several iburst exchanges and a DNS
+	// retry.
+	DefaultStartupWait = time.Minute
+	// PHI is the dispersion growth of a sample's interval with its age, in
+	// seconds per second (RFC 5905).
+	PHI = 15e-6
+)
 
 // DefaultConfig returns the default settings.
-func DefaultConfig() Config { return Config{MaxAge: DefaultMaxAge} }
+func DefaultConfig() Config {
+	return Config{MaxAge: DefaultMaxAge, RefclockHoldover: DefaultRefclockHoldover, StartupWait: DefaultStartupWait, MinSurvivors: 3}
+}
 
 // FieldError is a wrong value of one Config field (Field as Go spells it).
 type FieldError = fielderr.Error
 
 // Validate reports what is wrong with c.
 func (c Config) Validate() error {
+	var errs []error
 	if c.MaxAge <= 0 {
-		return fielderr.New("selection", "MaxAge", "%v: must be positive", c.MaxAge)
+		errs = append(errs, fielderr.New("selection", "MaxAge", "%v: must be positive", c.MaxAge))
 	}
-	return nil
+	if c.RefclockHoldover <= 0 {
+		errs = append(errs, fielderr.New("selection", "RefclockHoldover", "%v: must be positive", c.RefclockHoldover))
+	}
+	if c.StartupWait < 0 {
+		errs = append(errs, fielderr.New("selection", "StartupWait", "%v: must not be negative", c.StartupWait))
+	}
+	if c.MinSurvivors < 1 {
+		errs = append(errs, fielderr.New("selection", "MinSurvivors", "%d: must be at least 1", c.MinSurvivors))
+	}
+	return errors.Join(errs...)
 }
 
 // State is a source's standing in the last selection, with the tally code
@@ -108,14 +141,30 @@ type candidate struct {
 	samples uint64
 	used    uint64
 	state   State
+	prefer  bool
 }
 
 // Selector holds the candidates and their latest samples. It is not safe
 // for concurrent use: one goroutine (the discipline's) owns it.
 type Selector struct {
-	cfg   Config
-	cands []*candidate // in registration order
-	peer  *candidate
+	cfg    Config
+	cands  []*candidate // in registration order
+	peer   *candidate
+	ntp    bool      // an upstream is registered
+	start  time.Time // local time of the first selection
+	synced bool      // a system peer has been chosen once
+	alarm  string
+}
+
+// AddUpstream registers an upstream NTP server (prefer: preferred among
+// upstreams of equal standing).
+func (s *Selector) AddUpstream(id source.ID, prefer bool) error {
+	if s.find(id) != nil {
+		return fmt.Errorf("selection: source %q given twice", id)
+	}
+	s.cands = append(s.cands, &candidate{id: id, prefer: prefer})
+	s.ntp = true
+	return nil
 }
 
 // New returns a Selector over the sources ids, in the order the views list
@@ -167,33 +216,205 @@ func (s *Selector) Tick(now time.Time) Result {
 	return Result{Identity: s.identity()}
 }
 
-// selectAt ranks the candidates usable at now: a refclock first (it is
-// the reference the appliance exists for), then the smallest root
-// distance (RFC 5905 section 11.2.3's order for the survivors).
+// selectAt runs the selection at local time now (RFC 5905 section 11.2):
+// the usable candidates' correctness intervals are intersected, the
+// sources outside the majority's intersection marked falsetickers, the
+// truechimers clustered, and the system peer chosen among the survivors —
+// the refclock first while it is a truechimer (it is the reference the
+// appliance exists for), then the least root distance.
 func (s *Selector) selectAt(now time.Time) {
-	s.peer = nil
+	if s.start.IsZero() {
+		s.start = now
+	}
+	s.alarm = ""
+	var usable []*candidate
+	upstreams := 0
 	for _, c := range s.cands {
 		c.state = StateUnusable
-		if c.last.Local.IsZero() || now.Sub(c.last.Local) > s.cfg.MaxAge {
+		maxAge := s.cfg.MaxAge
+		if c.last.Kind.Refclock() {
+			maxAge = s.cfg.RefclockHoldover
+		}
+		if c.last.Local.IsZero() || now.Sub(c.last.Local) > maxAge {
 			continue
 		}
+		usable = append(usable, c)
+		if c.last.Kind == source.KindNTP {
+			upstreams++
+		}
+	}
+	if len(usable) == 0 {
+		s.peer = nil
+		return
+	}
+	prev := s.peer
+	s.peer = nil
+	true_ := s.intersect(usable, now)
+	if true_ == nil {
+		// No majority agrees (the refclock and one upstream, say): nobody
+		// can be outvoted. Keep the source that set the clock so far, and
+		// say so; with none yet, set nothing.
+		keep := find(usable, func(c *candidate) bool { return c == prev })
+		if keep == nil {
+			s.alarm = "sources disagree and no majority can be formed: not synchronising"
+			for _, c := range usable {
+				c.state = StateFalseticker
+			}
+			return
+		}
+		s.alarm = "sources disagree and there are too few to outvote either: keeping " + string(keep.id)
+		true_ = []*candidate{keep}
+		for _, c := range usable {
+			if c != keep {
+				c.state = StateFalseticker
+			}
+		}
+	}
+	survivors := s.cluster(true_, now)
+	for _, c := range survivors {
 		c.state = StateCandidate
-		if s.peer == nil || better(c.last, s.peer.last) {
+		if s.peer == nil || better(c, s.peer) {
 			s.peer = c
 		}
 	}
+	ref := s.peer != nil && s.peer.last.Kind.Refclock()
+	if ref && s.ntp && !s.synced && upstreams == 0 && now.Sub(s.start) < s.cfg.StartupWait {
+		// The GPS's first time waits for an upstream to vouch for it.
+		s.peer.state = StateCandidate
+		s.peer = nil
+		return
+	}
 	if s.peer != nil {
 		s.peer.state = StateSystemPeer
+		s.synced = true
 	}
 }
 
-// better reports whether a should be the system peer rather than b.
-func better(a, b source.Sample) bool {
-	if a.Kind.Refclock() != b.Kind.Refclock() {
-		return a.Kind.Refclock()
+func find(cs []*candidate, f func(*candidate) bool) *candidate {
+	for _, c := range cs {
+		if f(c) {
+			return c
+		}
 	}
-	return RootDistance(a) < RootDistance(b)
+	return nil
 }
+
+
+// interval is a candidate's correctness interval at now: its offset ±
+// its root distance grown with the sample's age.
+func interval(c *candidate, now time.Time) (lo, hi time.Duration) {
+	d := RootDistance(c.last) + time.Duration(PHI*float64(now.Sub(c.last.Local)))
+	return c.last.Offset - d, c.last.Offset + d
+}
+
+// intersect returns the truechimers: the candidates whose intervals contain
+// the point where most intervals overlap, if more than half do (Marzullo's
+// algorithm, RFC 5905 section 11.2.1); the rest are marked falsetickers.
+// It returns nil when no majority overlaps.
+func (s *Selector) intersect(cs []*candidate, now time.Time) []*candidate {
+	type edge struct {
+		at  time.Duration
+		typ int // +1 lower end, -1 upper end
+	}
+	var edges []edge
+	for _, c := range cs {
+		lo, hi := interval(c, now)
+		edges = append(edges, edge{lo, +1}, edge{hi, -1})
+	}
+	slices.SortFunc(edges, func(a, b edge) int {
+		if a.at != b.at {
+			return cmpDur(a.at, b.at)
+		}
+		return b.typ - a.typ // lower ends first: touching intervals overlap
+	})
+	best, n := 0, 0
+	var point time.Duration
+	for _, e := range edges {
+		n += e.typ
+		if n > best {
+			best, point = n, e.at
+		}
+	}
+	if 2*best <= len(cs) && len(cs) > 1 {
+		return nil
+	}
+	var out []*candidate
+	for _, c := range cs {
+		if lo, hi := interval(c, now); lo <= point && point <= hi {
+			out = append(out, c)
+		} else {
+			c.state = StateFalseticker
+		}
+	}
+	return out
+}
+
+// cluster discards outliers among the truechimers (RFC 5905 section
+// 11.2.2): while more than MinSurvivors remain, the one whose offset is
+// furthest, in RMS, from the others goes, unless that spread is already
+// below the smallest source jitter. A refclock is never discarded.
+func (s *Selector) cluster(cs []*candidate, now time.Time) []*candidate {
+	cs = slices.Clone(cs)
+	for len(cs) > s.cfg.MinSurvivors {
+		worst, worstJit := -1, 0.0
+		minJit := math.Inf(1)
+		for i, c := range cs {
+			minJit = math.Min(minJit, float64(c.last.Sigma))
+			if c.last.Kind.Refclock() {
+				continue
+			}
+			var sum float64
+			for _, o := range cs {
+				d := float64(c.last.Offset - o.last.Offset)
+				sum += d * d
+			}
+			if j := math.Sqrt(sum / float64(len(cs)-1)); j > worstJit {
+				worst, worstJit = i, j
+			}
+		}
+		if worst < 0 || worstJit <= minJit {
+			break
+		}
+		cs[worst].state = StateOutlier
+		cs = slices.Delete(cs, worst, worst+1)
+	}
+	return cs
+}
+
+func cmpDur(a, b time.Duration) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// better reports whether a should be the system peer rather than b.
+func better(a, b *candidate) bool {
+	if a.last.Kind.Refclock() != b.last.Kind.Refclock() {
+		return a.last.Kind.Refclock()
+	}
+	if a.prefer != b.prefer {
+		return a.prefer
+	}
+	return RootDistance(a.last) < RootDistance(b.last)
+}
+
+// Upstreams counts the registered upstream servers.
+func (s *Selector) Upstreams() int {
+	n := 0
+	for _, c := range s.cands {
+		if c.id != source.RefclockID {
+			n++
+		}
+	}
+	return n
+}
+
+// Alarm returns why the last selection is unsure ("" when it is not).
+func (s *Selector) Alarm() string { return s.alarm }
 
 // RootDistance is the sample's distance to the primary reference (RFC 5905
 // section 11.2.1 without the age term): half the root delay and round trip,

@@ -44,7 +44,7 @@ func TestRefclockOnly(t *testing.T) {
 		t.Fatalf("states %+v", st)
 	}
 	// Silent beyond MaxAge: no system peer, the source unusable.
-	res := s.Tick(t0.Add(DefaultMaxAge + 5*time.Second))
+	res := s.Tick(t0.Add(DefaultRefclockHoldover + 5*time.Second))
 	if res.Identity.Peer != "" || s.States()[0].State != StateUnusable {
 		t.Fatalf("after silence: %+v %+v", res.Identity, s.States())
 	}
@@ -94,5 +94,124 @@ func TestErrors(t *testing.T) {
 	s, _ := New(DefaultConfig(), source.RefclockID)
 	if _, err := s.Add(upstream("stranger", 0, 1, 0, 0)); !errors.Is(err, ErrUnknownSource) {
 		t.Errorf("unknown source: %v", err)
+	}
+}
+
+func ntpAt(id source.ID, at, off time.Duration) source.Sample {
+	s := upstream(id, at, 1, 0, 400*time.Microsecond)
+	s.Offset, s.Leap, s.Sigma = off, ntp.LeapNone, 50*time.Microsecond
+	return s
+}
+
+func withUpstreams(t *testing.T, n int) (*Selector, []source.ID) {
+	t.Helper()
+	s, err := New(DefaultConfig(), source.RefclockID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []source.ID
+	for i := range n {
+		id := source.ID(string(rune('a'+i)) + ":123")
+		if err := s.AddUpstream(id, false); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return s, ids
+}
+
+func state(s *Selector, id source.ID) State {
+	for _, st := range s.States() {
+		if st.ID == id {
+			return st.State
+		}
+	}
+	return StateUnusable
+}
+
+// A GPS one second off (spoofed, wrong second) against three agreeing
+// upstreams is a falseticker; the clock follows the upstreams.
+func TestGPSFalseticker(t *testing.T) {
+	s, ids := withUpstreams(t, 3)
+	for i, id := range ids {
+		s.Add(ntpAt(id, time.Duration(i)*time.Millisecond, time.Duration(i*30)*time.Microsecond))
+	}
+	lie := pps(time.Second)
+	lie.Offset = time.Second
+	res, _ := s.Add(lie)
+	if res.Use || state(s, source.RefclockID) != StateFalseticker {
+		t.Fatalf("lying GPS used: %+v, state %v", res, state(s, source.RefclockID))
+	}
+	if res.Identity.Kind != source.KindNTP || res.Identity.Stratum != 2 {
+		t.Fatalf("identity %+v", res.Identity)
+	}
+	// Truthful again: preferred again.
+	res, _ = s.Add(pps(2 * time.Second))
+	if !res.Use || res.Identity.Peer != source.RefclockID || res.Identity.Stratum != 1 {
+		t.Fatalf("truthful GPS not used again: %+v", res)
+	}
+	// The clustering keeps MinSurvivors (3): one upstream may stand as an
+	// outlier beside the GPS, none as a falseticker.
+	for _, id := range ids {
+		if st := state(s, id); st != StateCandidate && st != StateOutlier {
+			t.Errorf("%s: %v", id, st)
+		}
+	}
+}
+
+// One of four upstreams 100 ms off is a falseticker; the GPS stays.
+func TestUpstreamFalseticker(t *testing.T) {
+	s, ids := withUpstreams(t, 4)
+	for i, id := range ids {
+		off := time.Duration(i*20) * time.Microsecond
+		if i == 2 {
+			off = 100 * time.Millisecond
+		}
+		s.Add(ntpAt(id, time.Duration(i)*time.Millisecond, off))
+	}
+	res, _ := s.Add(pps(time.Second))
+	if !res.Use || state(s, ids[2]) != StateFalseticker || state(s, source.RefclockID) != StateSystemPeer {
+		t.Fatalf("%+v: %v", res, s.States())
+	}
+}
+
+// With upstreams configured the GPS's first time waits for one to vouch
+// for it, at most StartupWait; with none reachable then, the GPS alone.
+func TestStartupWaitsForUpstreams(t *testing.T) {
+	s, ids := withUpstreams(t, 2)
+	if res, _ := s.Add(pps(0)); res.Use {
+		t.Fatal("GPS used before any upstream answered")
+	}
+	res, _ := s.Add(ntpAt(ids[0], 2*time.Second, 0))
+	if res.Identity.Peer != source.RefclockID {
+		t.Fatalf("after an agreeing upstream: %+v", res.Identity)
+	}
+	s2, _ := withUpstreams(t, 2)
+	s2.Add(pps(0))
+	if res, _ := s2.Add(pps(DefaultStartupWait + time.Second)); !res.Use {
+		t.Fatal("GPS never used with every upstream silent")
+	}
+	// A single upstream disagreeing at start: no majority, no time set.
+	s3, ids3 := withUpstreams(t, 1)
+	s3.Add(ntpAt(ids3[0], 0, 0))
+	lie := pps(time.Second)
+	lie.Offset = time.Second
+	if res, _ := s3.Add(lie); res.Use || s3.Alarm() == "" {
+		t.Fatalf("a disputed GPS set the clock at start: %+v alarm %q", res, s3.Alarm())
+	}
+}
+
+// The refclock holds over for RefclockHoldover, then the upstreams serve
+// at their stratum + 1.
+func TestRefclockLostFallsBack(t *testing.T) {
+	s, ids := withUpstreams(t, 1)
+	s.Add(ntpAt(ids[0], 0, 0))
+	s.Add(pps(time.Second))
+	if res := s.Tick(t0.Add(30 * time.Minute)); res.Identity.Peer != source.RefclockID {
+		t.Fatalf("holdover: %+v", res.Identity)
+	}
+	res, _ := s.Add(ntpAt(ids[0], DefaultRefclockHoldover+2*time.Second, 0))
+	if !res.Use || res.Identity.Stratum != 2 || res.Identity.Kind != source.KindNTP {
+		t.Fatalf("after the holdover: %+v", res)
 	}
 }

@@ -81,9 +81,10 @@ type Parts struct {
 	Refclock func() refclock.Status
 	// Server returns the server's counters.
 	Server func() Server
-	// Poll returns a source's poll interval, log2 seconds (nil: 0, one
-	// sample a second, as for the refclock).
-	Poll func(id source.ID) int8
+	// Upstream returns an upstream's reachability register and poll
+	// (log2 s); ok false for a source that is not one (the refclock, whose
+	// reach follows from its samples, one a second).
+	Upstream func(id source.ID) (reach uint8, pollLog2 int8, ok bool)
 }
 
 // Collector assembles Snapshots from the parts; safe from any goroutine as
@@ -121,15 +122,16 @@ func (c *Collector) Snapshot() *Snapshot {
 	}
 	if c.parts.Sources != nil {
 		for i, ss := range c.parts.Sources() {
-			var poll int8
-			if c.parts.Poll != nil {
-				poll = c.parts.Poll(ss.ID)
-			}
 			src := Source{ID: ss.ID, AssocID: uint16(i + 1), Kind: ss.Last.Kind, State: ss.State,
-				Last: ss.Last, PollLog2: poll, Samples: ss.Samples, Used: ss.Used}
+				Last: ss.Last, Samples: ss.Samples, Used: ss.Used}
 			if !ss.Last.Local.IsZero() {
 				src.Age = max(now.Sub(ss.Last.Local), 0)
-				src.Reach = Reach(src.Age, poll)
+				src.Reach = Reach(src.Age, 0)
+			}
+			if c.parts.Upstream != nil {
+				if reach, poll, ok := c.parts.Upstream(ss.ID); ok {
+					src.Kind, src.Reach, src.PollLog2 = source.KindNTP, reach, poll
+				}
 			}
 			s.Sources = append(s.Sources, src)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/ntpclient"
 	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/server"
@@ -30,9 +31,12 @@ type appliance struct {
 	timeSrc   server.TimeSource
 	discCfg   discipline.Config
 	srvCfg    server.Config
+	selCfg    selection.Config
 	driftPath string
 	// ref is the GPS refclock; it owns the serial and PPS devices.
 	ref *refclock.Device
+	// upstreams are the NTP servers polled beside the GPS.
+	upstreams []ntpclient.Upstream
 	// tasks are further goroutines by name (the simulated hat).
 	tasks map[string]func(ctx context.Context) error
 	// afterListen runs once the sockets are bound (privilege drop).
@@ -56,9 +60,18 @@ func (a *appliance) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discipline: %w", err)
 	}
-	sel, err := selection.New(selection.DefaultConfig(), source.RefclockID)
+	sel, err := selection.New(a.selCfg, source.RefclockID)
 	if err != nil {
 		return err
+	}
+	poller, err := ntpclient.NewPoller(a.upstreams, a.timeSrc, nil, a.log.With("part", "ntpclient"))
+	if err != nil {
+		return err
+	}
+	for _, id := range poller.PeerIDs() {
+		if err := sel.AddUpstream(id, poller.Preferred(id)); err != nil {
+			return err
+		}
 	}
 	runner := discipline.NewRunner(loop, sel, a.driftPath, a.log.With("part", "discipline"))
 	srv, err := server.New(a.srvCfg, a.timeSrc, loop.State, a.log.With("part", "server"))
@@ -71,6 +84,14 @@ func (a *appliance) run(ctx context.Context) error {
 		Sources:  runner.Sources,
 		Refclock: a.ref.Status,
 		Server:   srv.StatusCounters,
+		Upstream: func(id source.ID) (uint8, int8, bool) {
+			for _, st := range poller.Statuses() {
+				if st.ID == id {
+					return st.Status.Reach, st.Status.PollLog2, true
+				}
+			}
+			return 0, 0, false
+		},
 	}, a.timeSrc.Now())
 	a.snapshot = collector.Snapshot
 	srv.SetSnapshot(collector.Snapshot)
@@ -127,6 +148,9 @@ func (a *appliance) run(ctx context.Context) error {
 	}
 	start("refclock", func(ctx context.Context) error { return a.ref.Run(ctx, a.clock.Now, samples) })
 	start("discipline", func(ctx context.Context) error { return runner.Run(ctx, samples) })
+	if len(a.upstreams) > 0 {
+		start("ntpclient", func(ctx context.Context) error { return poller.Run(ctx, samples) })
+	}
 	start("server", srv.Serve)
 	if a.statusEvery > 0 {
 		start("status", func(ctx context.Context) error {

@@ -111,7 +111,14 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 	dcfg := cfg.DisciplineConfig()
 	dcfg.Plausible = discipline.PlausibleBounds(builtAt(), cfg.Discipline.DriftFile)
 	log.Info("plausible reference times", "from", dcfg.Plausible.Lower.Format(time.DateOnly), "to", dcfg.Plausible.Upper.Format(time.DateOnly))
+	ups, err := cfg.Upstreams()
+	if err != nil {
+		refDev.Close()
+		return err
+	}
 	a := &appliance{
+		selCfg:      cfg.SelectionConfig(),
+		upstreams:   ups,
 		log:         log,
 		clock:       clock,
 		leaps:       leaps,

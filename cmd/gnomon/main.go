@@ -121,6 +121,9 @@ type runFlags struct {
 	// simGPSError puts the simulated receiver's time off true time from
 	// the start (--sim-gps-error).
 	simGPSError time.Duration
+	// simOutageAfter and simOutageFor lose the simulated antenna
+	// (--sim-gps-outage-after, --sim-gps-outage-for).
+	simOutageAfter, simOutageFor time.Duration
 	// over are the flags that override the config file (or, with --sim,
 	// the simulation's defaults).
 	over config.Overrides
@@ -132,7 +135,11 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	fs.SetOutput(stderr)
 	fs.BoolVar(&f.sim, "sim", false, "run on a simulated GPS hat and a simulated clock (the host clock is never changed)")
 	fs.DurationVar(&f.simGPSError, "sim-gps-error", 0, "with --sim: the simulated receiver's time is off by this `duration` from the start (a spoof or a wrong date, e.g. 105192h for 2038)")
+	fs.DurationVar(&f.simOutageAfter, "sim-gps-outage-after", 0, "with --sim: the simulated antenna is lost after this `duration` (no pulses, no sentences)")
+	fs.DurationVar(&f.simOutageFor, "sim-gps-outage-for", 0, "with --sim-gps-outage-after: the antenna comes back after this `duration` (0: never)")
 	fs.StringVar(&f.config, "config", "", "TOML configuration `file` for real hardware")
+	fs.Var((*listFlag)(&f.over.Upstreams), "upstream", "upstream NTP server `HOST:PORT [iburst] [prefer] [minpoll N] [maxpoll N]` beside the GPS (repeatable; added to the config's ntp.servers)")
+	fs.DurationVar(&f.over.RefclockHoldover, "refclock-holdover", 0, "how long to hold over on a lost GPS before the upstreams take over (overrides ntp.refclock_holdover; default 1h)")
 	fs.Var((*listFlag)(&f.over.Listen), "ntp-listen", "UDP `address` to serve NTP on (repeatable or comma-separated; overrides the config's server.listen)")
 	fs.Func("drift-file", "drift `file` (overrides discipline.drift_file; empty disables it)", func(s string) error {
 		f.over.DriftFile = &s
@@ -151,8 +158,8 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 		fmt.Fprintf(stderr, "gnomon run: unexpected argument %q\n", fs.Arg(0))
 		return nil, errUsage
 	}
-	if !f.sim && f.simGPSError != 0 {
-		fmt.Fprintln(stderr, "gnomon run: --sim-gps-error needs --sim")
+	if !f.sim && (f.simGPSError != 0 || f.simOutageAfter != 0 || f.simOutageFor != 0) {
+		fmt.Fprintln(stderr, "gnomon run: the --sim-gps-* flags need --sim")
 		return nil, errUsage
 	}
 	if f.sim == (f.config != "") {

@@ -58,6 +58,7 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 	}, time.Now)
 	hatCfg := simhat.DefaultConfig()
 	hatCfg.TimeError = f.simGPSError
+	hatCfg.OutageAfter, hatCfg.OutageFor = f.simOutageAfter, f.simOutageFor
 	hat, err := simhat.New(clk, hatCfg)
 	if err != nil {
 		return err
@@ -99,7 +100,14 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 	dcfg := cfg.DisciplineConfig()
 	dcfg.Plausible = discipline.PlausibleBounds(builtAt(), cfg.Discipline.DriftFile)
 	log.Info("plausible reference times", "from", dcfg.Plausible.Lower.Format(time.DateOnly), "to", dcfg.Plausible.Upper.Format(time.DateOnly))
+	ups, err := cfg.Upstreams()
+	if err != nil {
+		refDev.Close()
+		return err
+	}
 	a := &appliance{
+		selCfg:    cfg.SelectionConfig(),
+		upstreams: ups,
 		log:       log,
 		clock:     clk,
 		timeSrc:   simTime{clk},

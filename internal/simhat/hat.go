@@ -39,6 +39,9 @@ type Config struct {
 	// wrong date. Its pulses mark its own whole seconds and its sentences
 	// name them.
 	TimeError time.Duration
+	// OutageAfter loses the antenna that long after Run starts (0: never):
+	// no pulses and no sentences for OutageFor (0: for good).
+	OutageAfter, OutageFor time.Duration
 }
 
 // DefaultConfig returns the reference noise model of BENCHMARKS.md section 1
@@ -149,6 +152,13 @@ func (h *Hat) Run(ctx context.Context) error {
 	toTrue := func(rx time.Time) time.Time { return rx.Add(-h.cfg.TimeError) }
 	rxNow := func() time.Time { return h.cfg.TrueNow().Add(h.cfg.TimeError) }
 	sec := rxNow().Truncate(time.Second).Add(time.Second)
+	started := h.cfg.TrueNow()
+	lost := func(t time.Time) bool {
+		if h.cfg.OutageAfter <= 0 || t.Sub(started) < h.cfg.OutageAfter {
+			return false
+		}
+		return h.cfg.OutageFor <= 0 || t.Sub(started) < h.cfg.OutageAfter+h.cfg.OutageFor
+	}
 	for {
 		if !sleepUntil(toTrue(sec)) {
 			return nil
@@ -157,6 +167,10 @@ func (h *Hat) Run(ctx context.Context) error {
 		// pulses missed, as a receiver's would be missed by a busy host.
 		if now := rxNow(); now.Sub(sec) > 500*time.Millisecond {
 			sec = now.Truncate(time.Second).Add(time.Second)
+			continue
+		}
+		if lost(toTrue(sec)) {
+			sec = sec.Add(time.Second)
 			continue
 		}
 		seq++

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/server"
 )
 
@@ -35,9 +36,23 @@ type Config struct {
 	Server Server `toml:"server"`
 	// System holds process settings: the user to run as, logging.
 	System System `toml:"system"`
+	// NTP lists the upstream NTP servers beside the GPS.
+	NTP NTP `toml:"ntp"`
 
 	file  string
 	lines map[string]int // dotted key -> line of its first appearance
+}
+
+// NTP is the [ntp] section: upstream servers that vouch for (or stand in
+// for) the GPS, entries as ntpclient.ParseUpstream reads them.
+type NTP struct {
+	// Servers are "HOST[:PORT] [iburst] [prefer] [minpoll N] [maxpoll N]".
+	Servers []string `toml:"servers"`
+	// Pools are names giving several addresses ("pool.ntp.org iburst").
+	Pools []string `toml:"pools"`
+	// RefclockHoldover is how long the clock holds over on a lost GPS
+	// before the upstreams take over (default 1h).
+	RefclockHoldover time.Duration `toml:"refclock_holdover"`
 }
 
 // Board is the [board] section, mapped to board.Config by BoardConfig
@@ -153,6 +168,7 @@ func Default() *Config {
 			MaxStep:         discipline.DefaultConfig().MaxStep,
 			LeapSecondsFile: DefaultLeapFile,
 		},
+		NTP: NTP{RefclockHoldover: selection.DefaultRefclockHoldover},
 		Server: Server{
 			Listen:       server.DefaultConfig().ListenAddrs,
 			RateInterval: server.DefaultConfig().RateInterval,

@@ -45,6 +45,7 @@ var keys = []key{
 	{"refclock.accept_invalid", "refclock", "Locker.AcceptInvalid", false},
 	{"discipline.step_threshold", "discipline", "StepThreshold", false},
 	{"discipline.max_step", "discipline", "MaxStep", false},
+	{"ntp.refclock_holdover", "selection", "RefclockHoldover", false},
 	{"server.listen", "server", "ListenAddrs", false},
 	{"server.rate_interval", "server", "RateInterval", false},
 	{"server.rate_burst", "server", "RateBurst", false},
@@ -109,7 +110,8 @@ func (c *Config) Validate() error {
 	errs = append(errs,
 		c.packageErrors("refclock", c.RefclockConfig(hat).Validate()),
 		c.packageErrors("discipline", c.DisciplineConfig().Validate()),
-		c.packageErrors("server", c.ServerConfig().Validate()))
+		c.packageErrors("server", c.ServerConfig().Validate()),
+		c.packageErrors("selection", c.SelectionConfig().Validate()))
 
 	bad := func(key, format string, args ...any) { errs = append(errs, c.Errorf(key, format, args...)) }
 	d := c.Discipline
@@ -125,6 +127,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseLogLevel(s.LogLevel); err != nil {
 		bad("system.log_level", "%v", err)
+	}
+	if _, err := c.Upstreams(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -9,11 +9,12 @@ import (
 	"github.com/gnomon-ntp/gnomon/board"
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/server"
 )
 
 // fileOnly are the keys no package's Config holds; Validate checks them.
-var fileOnly = []string{"discipline.drift_file", "discipline.leap_seconds_file"}
+var fileOnly = []string{"discipline.drift_file", "discipline.leap_seconds_file", "ntp.servers", "ntp.pools"}
 
 // TestKeysTable: every key of the package sections is in keys (or checked
 // by the file layer), and every row names a real key and a real field of
@@ -24,6 +25,7 @@ func TestKeysTable(t *testing.T) {
 		"refclock":   reflect.TypeFor[refclock.Config](),
 		"discipline": reflect.TypeFor[discipline.Config](),
 		"server":     reflect.TypeFor[server.Config](),
+		"selection":  reflect.TypeFor[selection.Config](),
 	}
 	var fileKeys []string
 	ct := reflect.TypeFor[Config]()

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/board"
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/leap"
+	"github.com/gnomon-ntp/gnomon/ntpclient"
 	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/server"
 )
 
@@ -29,6 +32,19 @@ type Overrides struct {
 	// NoRateLimit turns rate limiting off: server.rate_interval becomes 0
 	// (--no-rate-limit).
 	NoRateLimit bool
+	// Upstreams are added to ntp.servers (--upstream).
+	Upstreams []string
+	// RefclockHoldover replaces ntp.refclock_holdover when not 0
+	// (--refclock-holdover).
+	RefclockHoldover time.Duration
+}
+
+// SelectionConfig returns the selection settings: its defaults with
+// ntp.refclock_holdover.
+func (c *Config) SelectionConfig() selection.Config {
+	s := selection.DefaultConfig()
+	s.RefclockHoldover = c.NTP.RefclockHoldover
+	return s
 }
 
 // Apply merges o into c: every override set replaces the field it names.
@@ -48,6 +64,35 @@ func (c *Config) Apply(o Overrides) {
 	if o.NoRateLimit {
 		c.Server.RateInterval = 0
 	}
+	c.NTP.Servers = append(c.NTP.Servers, o.Upstreams...)
+	if o.RefclockHoldover != 0 {
+		c.NTP.RefclockHoldover = o.RefclockHoldover
+	}
+}
+
+// Upstreams returns the [ntp] servers and pools, each parsed, or an error
+// naming the key.
+func (c *Config) Upstreams() ([]ntpclient.Upstream, error) {
+	var out []ntpclient.Upstream
+	var errs []error
+	for _, kl := range []struct {
+		key  string
+		list []string
+	}{{"ntp.servers", c.NTP.Servers}, {"ntp.pools", c.NTP.Pools}} {
+		key := kl.key
+		for _, e := range kl.list {
+			if key == "ntp.pools" && !strings.HasPrefix(strings.TrimSpace(e), "pool ") {
+				e = "pool " + e
+			}
+			u, err := ntpclient.ParseUpstream(e)
+			if err != nil {
+				errs = append(errs, c.Errorf(key, "%v", err))
+				continue
+			}
+			out = append(out, u)
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // BoardConfig returns the [board] section as board.Config.
