@@ -63,7 +63,8 @@ type Loop struct {
 	synced bool            // last SetSync value
 	// everLocked: the loop has been synchronised once, so MaxStep applies.
 	everLocked bool
-	peer       source.ID // the system peer of the last sample
+	peer       source.ID   // the system peer of the last sample
+	peerKind   source.Kind // and its kind
 	refused    uint64
 	alarm      string    // the last refusal's reason
 	alarmAt    time.Time // local time of the last refusal
@@ -126,13 +127,13 @@ func (l *Loop) SetInitialFrequency(ppb float64) error {
 func (l *Loop) Update(s source.Sample, id source.Identity) Event {
 	now := l.clk.Now()
 	if id.Peer != l.peer {
-		if l.peer != "" {
+		if l.peer != "" && id.Kind.Refclock() != l.peerKind.Refclock() {
 			// Another source steers now (PPS to NTP and back): its noise is
 			// not the last one's. The servo starts over from its frequency
 			// estimate; being locked it slews, never steps.
 			l.servo.Reset()
 		}
-		l.peer = id.Peer
+		l.peer, l.peerKind = id.Peer, id.Kind
 	}
 	if err := l.vet(s); err != nil {
 		l.refused++

@@ -16,6 +16,7 @@ const DriftSaveInterval = time.Hour
 // Runner is the discipline's I/O edge: the one goroutine that owns the
 // selection and the loop.
 type Runner struct {
+	onStep         func(time.Duration)
 	prevStates     map[source.ID]selection.State
 	alarm          string
 	alarmView      atomic.Pointer[string]
@@ -44,6 +45,10 @@ func NewRunner(loop *Loop, sel *selection.Selector, driftPath string, log *slog.
 	r.sources.Store(&st)
 	return r
 }
+
+// OnStep registers f to learn of every step of the clock (the NTP client
+// shifts its filters). Call it before Run.
+func (r *Runner) OnStep(f func(d time.Duration)) { r.onStep = f }
 
 // Loop returns the loop, whose State any goroutine may read.
 func (r *Runner) Loop() *Loop { return r.loop }
@@ -101,12 +106,19 @@ func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 				continue
 			}
 			res, err := r.sel.Add(s)
+			log.Debug("sample", "source", s.Source, "offset", s.Offset, "use", res.Use, "peer", res.Identity.Peer)
 			if err != nil {
 				log.Error("sample dropped", "err", err)
 				continue
 			}
 			if res.Use {
 				ev := loop.Update(s, res.Identity)
+				if ev.Stepped != 0 {
+					r.sel.Stepped(ev.Stepped)
+					if r.onStep != nil {
+						r.onStep(ev.Stepped)
+					}
+				}
 				r.logRefusal(ev.Refused, s.Source)
 				logEvent(log, loop, ev)
 			}

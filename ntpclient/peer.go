@@ -32,7 +32,7 @@ const (
 	DefaultMinPollLog2 = 6
 	DefaultMaxPollLog2 = 10
 	// IBurstCount requests go out IBurstInterval apart at start.
-	IBurstCount    = 4
+	IBurstCount    = 8
 	IBurstInterval = 2 * time.Second
 	// FilterSize is the clock filter's length (RFC 5905 section 10).
 	FilterSize = 8
@@ -196,6 +196,19 @@ func cmpDur(a, b time.Duration) int {
 		return 1
 	}
 	return 0
+}
+
+// Stepped shifts the filter by a step d of the local clock: each sample's
+// offset drops by d and its local time moves by d (RFC 5905 clears the
+// filter; shifting keeps the samples usable).
+func (p *Peer) Stepped(d time.Duration) {
+	for i := range p.filter {
+		p.filter[i].m.Offset -= d
+		p.filter[i].m.Local = p.filter[i].m.Local.Add(d)
+	}
+	if !p.lastUsed.IsZero() {
+		p.lastUsed = p.lastUsed.Add(d)
+	}
 }
 
 // Jitter is the RMS of the filter's offsets about the best one's (RFC 5905

@@ -40,7 +40,14 @@ type Poller struct {
 	log      *slog.Logger
 	timeout  time.Duration
 	peers    []*polled
+	// stepped is the sum of the local clock's steps so far (ns); each
+	// peer shifts its filter by what it has not seen yet.
+	stepped atomic.Int64
 }
+
+// Stepped tells the poller the local clock was stepped by d; safe from any
+// goroutine.
+func (p *Poller) Stepped(d time.Duration) { p.stepped.Add(int64(d)) }
 
 // polled is one upstream peer and its published status.
 type polled struct {
@@ -146,6 +153,13 @@ func (p *Poller) runPeer(ctx context.Context, pp *polled, out chan<- source.Samp
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	resolveBackoff := time.Second
+	var seen int64
+	catchUp := func() {
+		if st := p.stepped.Load(); st != seen {
+			peer.Stepped(time.Duration(st - seen))
+			seen = st
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -171,7 +185,13 @@ func (p *Poller) runPeer(ctx context.Context, pp *polled, out chan<- source.Samp
 			timer.Reset(next.Sub(now))
 			continue
 		}
+		catchUp()
 		m, err := p.exchange(ctx, addr, peer.PollLog2(), pp.cfg.Limits)
+		if p.stepped.Load() != seen {
+			// The clock was stepped during the exchange: its times mix
+			// two timescales.
+			err = errors.New("ntpclient: the local clock was stepped during the exchange")
+		}
 		peer.Sent(p.clock.Now())
 		if err != nil && !errors.As(err, new(*KissError)) && ctx.Err() == nil {
 			log.Debug("no usable reply", "err", err)

@@ -277,6 +277,19 @@ func (s *Selector) selectAt(now time.Time) {
 			s.peer = c
 		}
 	}
+	// Clock-hop avoidance: a surviving peer of the same class stays the
+	// system peer (switching between equals restarts nothing but adds
+	// their differences as noise).
+	if prev != nil && s.peer != nil && slices.Contains(survivors, prev) &&
+		prev.last.Kind.Refclock() == s.peer.last.Kind.Refclock() && prev.prefer == s.peer.prefer {
+		s.peer = prev
+	}
+	if !s.synced && s.peer != nil && now.Sub(s.start) < s.cfg.StartupWait && len(usable) < min(len(s.cands), 3) {
+		// Before the first synchronisation, wait (StartupWait at most) for
+		// enough sources to vote: a lone first answer may be the liar.
+		s.peer = nil
+		return
+	}
 	ref := s.peer != nil && s.peer.last.Kind.Refclock()
 	if ref && s.ntp && !s.synced && upstreams == 0 && now.Sub(s.start) < s.cfg.StartupWait {
 		// The GPS's first time waits for an upstream to vouch for it.
@@ -400,6 +413,17 @@ func better(a, b *candidate) bool {
 		return a.prefer
 	}
 	return RootDistance(a.last) < RootDistance(b.last)
+}
+
+// Stepped tells the selector the local clock was stepped by d: every
+// stored offset (reference - local) drops by d.
+func (s *Selector) Stepped(d time.Duration) {
+	for _, c := range s.cands {
+		if !c.last.Local.IsZero() {
+			c.last.Offset -= d
+			c.last.Local = c.last.Local.Add(d)
+		}
+	}
 }
 
 // Upstreams counts the registered upstream servers.

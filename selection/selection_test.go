@@ -54,7 +54,9 @@ func TestRefclockOnly(t *testing.T) {
 // upstream of least root distance is the system peer and the identity
 // accumulates its root delay and stratum.
 func TestPeerChoiceAndIdentity(t *testing.T) {
-	s, err := New(DefaultConfig(), source.RefclockID, "a:123", "b:123")
+	cfg := DefaultConfig()
+	cfg.StartupWait = 0
+	s, err := New(cfg, source.RefclockID, "a:123", "b:123")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,9 +64,11 @@ func TestPeerChoiceAndIdentity(t *testing.T) {
 	if !res.Use || res.Identity.Stratum != 3 || res.Identity.RootDelay != 14*time.Millisecond || res.Identity.Leap != ntp.LeapInsert {
 		t.Fatalf("lone upstream: %+v", res)
 	}
+	// Clock-hop avoidance: a nearer upstream does not displace a
+	// surviving one.
 	res, _ = s.Add(upstream("b:123", time.Second, 1, 0, 2*time.Millisecond))
-	if !res.Use || res.Identity.Peer != "b:123" || res.Identity.Stratum != 2 {
-		t.Fatalf("nearer upstream not chosen: %+v", res)
+	if res.Use || res.Identity.Peer != "a:123" {
+		t.Fatalf("the system peer hopped: %+v", res)
 	}
 	res, _ = s.Add(pps(2 * time.Second))
 	if !res.Use || res.Identity.Peer != source.RefclockID || res.Identity.Stratum != 1 {
@@ -182,9 +186,12 @@ func TestStartupWaitsForUpstreams(t *testing.T) {
 	if res, _ := s.Add(pps(0)); res.Use {
 		t.Fatal("GPS used before any upstream answered")
 	}
-	res, _ := s.Add(ntpAt(ids[0], 2*time.Second, 0))
+	if res, _ := s.Add(ntpAt(ids[0], 2*time.Second, 0)); res.Identity.Peer != "" {
+		t.Fatalf("set the clock with two of three sources heard: %+v", res.Identity)
+	}
+	res, _ := s.Add(ntpAt(ids[1], 3*time.Second, 10*time.Microsecond))
 	if res.Identity.Peer != source.RefclockID {
-		t.Fatalf("after an agreeing upstream: %+v", res.Identity)
+		t.Fatalf("after two agreeing upstreams: %+v", res.Identity)
 	}
 	s2, _ := withUpstreams(t, 2)
 	s2.Add(pps(0))

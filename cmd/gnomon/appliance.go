@@ -74,6 +74,7 @@ func (a *appliance) run(ctx context.Context) error {
 		}
 	}
 	runner := discipline.NewRunner(loop, sel, a.driftPath, a.log.With("part", "discipline"))
+	runner.OnStep(poller.Stepped)
 	srv, err := server.New(a.srvCfg, a.timeSrc, loop.State, a.log.With("part", "server"))
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
