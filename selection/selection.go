@@ -312,7 +312,6 @@ func find(cs []*candidate, f func(*candidate) bool) *candidate {
 	return nil
 }
 
-
 // interval is a candidate's correctness interval at now: its offset ±
 // its root distance grown with the sample's age.
 func interval(c *candidate, now time.Time) (lo, hi time.Duration) {
