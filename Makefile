@@ -18,7 +18,7 @@ deb_bin_arm64 := bin/gnomon-linux-arm64
 deb_bin_armhf := bin/gnomon-linux-armv6
 deb_bin_amd64 := bin/gnomon-linux-amd64
 
-.PHONY: all build run test test-deps bench bench-go bench-discipline bench-server fuzz cross lint clean cross-bins deb deb-amd64 deb-pkg release
+.PHONY: all build run test test-deps bench bench-go bench-discipline bench-server fuzz cross lint clean cross-bins deb deb-amd64 deb-pkg image release
 
 all: build
 
@@ -94,8 +94,14 @@ dist/gnomon.toml: $(shell git ls-files 'cmd/gnomon/internal/config/*.go' 'board/
 	@mkdir -p dist
 	$(GO) run ./cmd/gnomon config default > $@
 
-# dist/: the three static binaries, the packages, SHA256SUMS.
-release: deb
+# dist/gnomon-$(HAT)-arm64.img: a flashable SD card image (Pi 3, 4, 5,
+# Zero 2 W) with gnomon for the hat, built by gokrazy (docs/IMAGE.md).
+HAT ?= uputronics
+image:
+	bash scripts/make-image.sh $(HAT) dist/gnomon-$(HAT)-arm64.img
+
+# dist/: the three static binaries, the packages, the image, SHA256SUMS.
+release: deb image
 	cp bin/gnomon-linux-armv6 bin/gnomon-linux-armv7 bin/gnomon-linux-arm64 dist/
 	cd dist && rm -f SHA256SUMS && sha256sum gnomon-linux-* gnomon_$(VERSION)_*.deb $$(ls gnomon-*.img 2>/dev/null) > SHA256SUMS
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) vet ./...

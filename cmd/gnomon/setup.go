@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ func setupCmd(args []string, stdout, stderr io.Writer) int {
 	modelTree := fs.String("model-tree", "/", "root `dir` whose proc/device-tree/model names the Pi")
 	bootDir := fs.String("boot-dir", "", "the boot partition `dir` holding config.txt and cmdline.txt (default /boot/firmware, else /boot)")
 	root := fs.String("root", "/", "root `dir` under which etc/gnomon/gnomon.toml is written")
+	gokrazy := fs.Bool("gokrazy-json", false, "print the config.txt lines and gnomon.toml of the gokrazy SD image for the hat as JSON (make image)")
 	apply := fs.Bool("apply", false, "edit config.txt and cmdline.txt (backups kept) and disable hciuart where Bluetooth shares the UART")
 	var pin *int
 	fs.Func("pps-pin", "BCM `gpio` the PPS output is wired to (required for a hand-wired receiver)", func(s string) error {
@@ -41,6 +43,18 @@ func setupCmd(args []string, stdout, stderr io.Writer) int {
 	if *hat == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "gnomon setup: give --hat NAME (known: "+joinNames()+")")
 		return 2
+	}
+	if *gokrazy {
+		img, err := setup.ImagePlan(*hat, pin)
+		if err != nil {
+			fmt.Fprintln(stderr, "gnomon", err)
+			return 1
+		}
+		if err := json.NewEncoder(stdout).Encode(img); err != nil {
+			fmt.Fprintln(stderr, "gnomon setup:", err)
+			return 1
+		}
+		return 0
 	}
 	if *bootDir == "" {
 		*bootDir = setup.DefaultBootDir()

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,5 +154,46 @@ func TestReadmeIsWhatSetupWrites(t *testing.T) {
 		if got != want {
 			t.Errorf("README's %s for %s on %s:\n%s\nsetup writes:\n%s", file, hat, tree, want, got)
 		}
+	}
+}
+
+// TestGokrazyImagePlan: the image's gnomon.toml checks for every hat, reads
+// PPS from the GPIO character device (gokrazy's kernel has no pps-gpio), and
+// its config.txt lines claim no pin with an overlay.
+func TestGokrazyImagePlan(t *testing.T) {
+	for _, hat := range []string{"adafruit", "uputronics", "waveshare", "max-m8q", "neo-m9"} {
+		args := []string{"--hat", hat, "--gokrazy-json"}
+		if hat == "neo-m9" {
+			args = append(args, "--pps-pin", "23")
+		}
+		code, out, errs := runSetup(t, args...)
+		if code != 0 {
+			t.Fatalf("%s: %d %s", hat, code, errs)
+		}
+		var img struct {
+			ConfigTxt []string `json:"config_txt"`
+			TOML      string   `json:"toml"`
+		}
+		if err := json.Unmarshal([]byte(out), &img); err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Parse("image.toml", []byte(img.TOML))
+		if err != nil {
+			t.Fatalf("%s: %v", hat, err)
+		}
+		h, _ := c.Hat()
+		method := "gpiochip"
+		if !h.HasPPS() {
+			method = "none"
+		}
+		if c.Board.PPSMethod != method || h.SerialPath != "/dev/ttyAMA0" || c.Discipline.DriftFile != "/perm/gnomon-drift" {
+			t.Errorf("%s: %+v %+v", hat, c.Board, h)
+		}
+		if strings.Contains(strings.Join(img.ConfigTxt, "\n"), "pps-gpio") || !slices.Contains(img.ConfigTxt, "enable_uart=1") {
+			t.Errorf("%s: config.txt %q", hat, img.ConfigTxt)
+		}
+	}
+	if code, _, errs := runSetup(t, "--hat", "ublox", "--gokrazy-json"); code != 1 || !strings.Contains(errs, "PPS_PIN") {
+		t.Errorf("hand-wired without a pin: %d %q", code, errs)
 	}
 }
