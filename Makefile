@@ -103,9 +103,8 @@ image:
 # dist/: the three static binaries, the packages, the image, SHA256SUMS.
 release: deb image
 	cp bin/gnomon-linux-armv6 bin/gnomon-linux-armv7 bin/gnomon-linux-arm64 dist/
-	cd dist && rm -f SHA256SUMS && sha256sum gnomon-linux-* gnomon_$(VERSION)_*.deb $$(ls gnomon-*.img 2>/dev/null) > SHA256SUMS
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) vet ./...
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) vet ./...
+	cd dist && rm -f SHA256SUMS && sha256sum gnomon-linux-armv6 gnomon-linux-armv7 gnomon-linux-arm64 \
+	  $(foreach a,$(DEB_ARCHES),gnomon_$(VERSION)_$(a).deb) gnomon-$(HAT)-arm64.img > SHA256SUMS
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
