@@ -5,8 +5,20 @@ BIN      := bin/gnomon
 LISTEN   ?= 127.0.0.1:11123
 FUZZTIME ?= 50000x
 export GOTOOLCHAIN ?= local
+# Go where "sudo make" finds it too (sudo resets PATH).
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
+VERSION  ?= 0.1.0
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+# nfpm builds the packages; pinned, fetched from the Go module proxy.
+NFPM     ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+# Debian architecture -> the static binary the package carries. armhf is
+# the armv6 build: Raspberry Pi OS's 32-bit armhf runs on the Pi Zero W's ARMv6.
+DEB_ARCHES := arm64 armhf
+deb_bin_arm64 := bin/gnomon-linux-arm64
+deb_bin_armhf := bin/gnomon-linux-armv6
+deb_bin_amd64 := bin/gnomon-linux-amd64
 
-.PHONY: all build run test test-deps bench bench-go bench-discipline bench-server fuzz cross lint clean
+.PHONY: all build run test test-deps bench bench-go bench-discipline bench-server fuzz cross lint clean cross-bins deb deb-amd64 deb-pkg image release
 
 all: build
 
@@ -22,7 +34,9 @@ test-deps:
 
 # Every test: unit, fuzz seeds, end-to-end with real NTP peers (root needed for
 # network namespaces).
-test: test-deps build
+test:
+	@[ "$$(id -u)" = 0 ] || { echo "make test: needs root (network namespaces, privilege drop, test peers): run sudo make test"; exit 1; }
+	$(MAKE) test-deps build
 	$(GO) test -count=1 -timeout 20m ./...
 
 bench: bench-go bench-discipline
@@ -49,12 +63,48 @@ fuzz:
 	  done; \
 	done
 
-cross:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -o bin/gnomon-linux-armv6 ./cmd/gnomon
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -o bin/gnomon-linux-armv7 ./cmd/gnomon
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o bin/gnomon-linux-arm64 ./cmd/gnomon
+cross: cross-bins
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) vet ./...
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) vet ./...
+
+# The three static Pi binaries.
+cross-bins:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/gnomon-linux-armv6 ./cmd/gnomon
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/gnomon-linux-armv7 ./cmd/gnomon
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/gnomon-linux-arm64 ./cmd/gnomon
+
+# dist/gnomon_$(VERSION)_{arm64,armhf}.deb: binary, conffile (gnomon config
+# default), systemd unit, udev rule, maintainer scripts (packaging/).
+deb: cross-bins dist/gnomon.toml
+	@for a in $(DEB_ARCHES); do $(MAKE) --no-print-directory deb-pkg ARCH=$$a; done
+
+# The same package for this machine (amd64), for the install test.
+deb-amd64: dist/gnomon.toml
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(deb_bin_amd64) ./cmd/gnomon
+	$(MAKE) --no-print-directory deb-pkg ARCH=amd64
+
+deb-pkg:
+	@mkdir -p dist
+	sed -e 's|$${GNOMON_ARCH}|$(ARCH)|; s|$${GNOMON_BIN}|$(deb_bin_$(ARCH))|; s|$${GNOMON_CONF}|dist/gnomon.toml|; s|$${GNOMON_VERSION}|$(VERSION)|' \
+	  packaging/nfpm.yaml > dist/nfpm-$(ARCH).yaml
+	$(NFPM) package --config dist/nfpm-$(ARCH).yaml --packager deb --target dist/gnomon_$(VERSION)_$(ARCH).deb
+	rm dist/nfpm-$(ARCH).yaml
+
+dist/gnomon.toml: $(shell git ls-files 'cmd/gnomon/internal/config/*.go' 'board/*.go' 2>/dev/null)
+	@mkdir -p dist
+	$(GO) run ./cmd/gnomon config default > $@
+
+# dist/gnomon-$(HAT)-arm64.img: a flashable SD card image (Pi 3, 4, 5,
+# Zero 2 W) with gnomon for the hat, built by gokrazy (docs/IMAGE.md).
+HAT ?= uputronics
+image:
+	bash scripts/make-image.sh $(HAT) dist/gnomon-$(HAT)-arm64.img
+
+# dist/: the three static binaries, the packages, the image, SHA256SUMS.
+release: deb image
+	cp bin/gnomon-linux-armv6 bin/gnomon-linux-armv7 bin/gnomon-linux-arm64 dist/
+	cd dist && rm -f SHA256SUMS && sha256sum gnomon-linux-armv6 gnomon-linux-armv7 gnomon-linux-arm64 \
+	  $(foreach a,$(DEB_ARCHES),gnomon_$(VERSION)_$(a).deb) gnomon-$(HAT)-arm64.img > SHA256SUMS
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
@@ -62,4 +112,4 @@ lint:
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

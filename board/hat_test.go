@@ -14,7 +14,7 @@ import (
 
 func TestProfiles(t *testing.T) {
 	names := Names()
-	want := []string{"adafruit-ultimate-gps", "ublox-neo-m8", "uputronics-gps-rtc", "waveshare-l76x"}
+	want := []string{"adafruit-ultimate-gps", "ublox-neo-m8", "uputronics-gps-rtc", "waveshare-l76x", "waveshare-max-m8q"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("Names = %v, want %v", names, want)
 	}
@@ -30,7 +30,8 @@ func TestProfiles(t *testing.T) {
 		t.Errorf("Waveshare has an unverified PPS pin but claims PPS: %+v", w)
 	}
 	for alias, name := range map[string]string{"adafruit": "adafruit-ultimate-gps", "uputronics": "uputronics-gps-rtc",
-		"waveshare": "waveshare-l76x", "ublox": "ublox-neo-m8", "neo-m8": "ublox-neo-m8"} {
+		"waveshare": "waveshare-l76x", "ublox": "ublox-neo-m8", "neo-m8": "ublox-neo-m8", "NEO-M9": "ublox-neo-m8",
+		"Uputronics": "uputronics-gps-rtc", " ADAFRUIT ": "adafruit-ultimate-gps", "Max-M8Q": "waveshare-max-m8q"} {
 		if h, err := Profile(alias); err != nil || h.Name != name {
 			t.Errorf("alias %s: %+v, %v; want %s", alias, h, err, name)
 		}
@@ -71,6 +72,14 @@ func TestHatRowsComplete(t *testing.T) {
 		}
 		if err := h.Polarity.Validate(); err != nil {
 			t.Errorf("row %s: %v", h.Name, err)
+		}
+		for _, u := range h.Unconfirmed {
+			if !strings.HasPrefix(u, h.Name+": ") {
+				t.Errorf("row %s: unconfirmed fact %q does not name its hat", h.Name, u)
+			}
+		}
+		if !h.HasPPS() && len(h.Unconfirmed) == 0 {
+			t.Errorf("row %s: no PPS and nothing unconfirmed: setup would not warn", h.Name)
 		}
 		if h.NMEADelay <= 0 {
 			t.Errorf("row %s: no NMEA delay", h.Name)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,6 +52,54 @@ func TestParseModel(t *testing.T) {
 	}
 	if _, err := ParseModel("Raspberry Pi 9 Model Q"); err == nil || errors.Is(err, ErrNotPi) {
 		t.Errorf("unknown Pi: %v, want an unknown-model error", err)
+	}
+}
+
+// TestBoards: the boards the issue lists get their UART facts: Bluetooth
+// holds the PL011 on the Zero W, Zero 2 W, 3 and 4; the Pi 5's header UART
+// is ttyAMA0 behind dtparam=uart0=on, with the PCIe advice and a
+// calibration offset; every row is whole.
+func TestBoards(t *testing.T) {
+	tests := []struct {
+		model, uart, config, cmdline string
+		bt                           bool
+	}{
+		{"Raspberry Pi Zero W Rev 1.1", "/dev/serial0", "dtoverlay=disable-bt", "", true},
+		{"Raspberry Pi Zero Rev 1.3", "/dev/serial0", "", "", false},
+		{"Raspberry Pi Zero 2 W Rev 1.0", "/dev/serial0", "dtoverlay=disable-bt", "", true},
+		{"Raspberry Pi 3 Model B Rev 1.2", "/dev/serial0", "dtoverlay=disable-bt", "", true},
+		{"Raspberry Pi 3 Model B Plus Rev 1.3", "/dev/serial0", "dtoverlay=disable-bt", "", true},
+		{"Raspberry Pi 4 Model B Rev 1.4", "/dev/serial0", "dtoverlay=disable-bt", "", true},
+		{"Raspberry Pi 2 Model B Rev 1.1", "/dev/serial0", "", "", false},
+		{"Raspberry Pi 5 Model B Rev 1.0", "/dev/ttyAMA0", "dtparam=uart0=on", "pcie_aspm.policy=performance", false},
+	}
+	for _, tc := range tests {
+		m, err := ParseModel(tc.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := m.Board
+		if b.HeaderUART != tc.uart || strings.Join(b.ConfigTxt, "\n") != tc.config ||
+			strings.Join(b.CmdlineAdd, " ") != tc.cmdline || b.BluetoothUART != tc.bt {
+			t.Errorf("%s: %+v", tc.model, b)
+		}
+		if len(b.ConsoleUARTs) == 0 || b.Family == "" {
+			t.Errorf("%s: no console devices or family: %+v", tc.model, b)
+		}
+		for _, l := range b.ConfigTxt {
+			if strings.ContainsAny(l, "# ") {
+				t.Errorf("%s: config.txt line %q has a comment or a space", tc.model, l)
+			}
+		}
+	}
+	p5, _ := ParseModel("Raspberry Pi 5 Model B Rev 1.0")
+	if p5.Board.PPSBias <= 0 || len(p5.Board.Unconfirmed) == 0 || slices.Contains(p5.Board.ConsoleUARTs, "serial0") {
+		t.Errorf("Pi 5: calibration offset, its caveat, and the debug console kept: %+v", p5.Board)
+	}
+	// ParseModel hands out copies.
+	p5.Board.ConfigTxt[0] = "changed"
+	if again, _ := ParseModel("Raspberry Pi 5 Model B Rev 1.0"); again.Board.ConfigTxt[0] != "dtparam=uart0=on" {
+		t.Error("ParseModel shares the board row")
 	}
 }
 

@@ -25,6 +25,18 @@ command -v ntpdate >/dev/null || need_apt+=(ntpsec-ntpdate)
 # from elsewhere.
 dpkg -s python3-ntp >/dev/null 2>&1 || need_apt+=(python3-ntp)
 command -v qemu-arm-static >/dev/null || need_apt+=(qemu-user-static)
+# The package test (scripts/ci-deb.sh): systemd-analyze verify, the
+# maintainer scripts' adduser and deb-systemd-helper.
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+command -v adduser >/dev/null || need_apt+=(adduser)
+command -v deb-systemd-helper >/dev/null || need_apt+=(init-system-helpers)
+# The image test (scripts/ci-image.sh): partition table, FAT boot files,
+# squashfs root, ext4 /perm, and the qemu boot.
+command -v sfdisk >/dev/null || need_apt+=(fdisk)
+command -v mtype >/dev/null || need_apt+=(mtools)
+command -v unsquashfs >/dev/null || need_apt+=(squashfs-tools)
+command -v mke2fs >/dev/null || need_apt+=(e2fsprogs)
+command -v qemu-system-aarch64 >/dev/null || need_apt+=(qemu-system-arm)
 # chronyd's shared libraries (it is unpacked, so apt does not pull them in).
 for lib in libcap2 libedit2 libgnutls30 libnettle8 libseccomp2 libbsd0 libssl3; do
   dpkg -s "$lib" >/dev/null 2>&1 || need_apt+=("$lib")

@@ -65,6 +65,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "setup":
+		return setupCmd(args[1:], stdout, stderr)
+	case "config":
+		return configCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "gnomon", versionString())
 		return 0
@@ -82,6 +86,8 @@ func usage(w io.Writer) {
   gnomon run --config FILE        serve NTP from the GPS hat described in FILE
   gnomon run --sim                serve NTP from a simulated GPS hat (never touches the host clock)
   gnomon sim [flags]              run the discipline accuracy scenarios
+  gnomon setup --hat NAME [--apply]  prepare this Pi for a GPS hat (config.txt, cmdline.txt, gnomon.toml)
+  gnomon config check FILE | default  check a configuration file, or print every key with its default
   gnomon version                  print the version
 Run "gnomon run -h" for the run flags.
 `)

@@ -228,6 +228,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	c := Default()
 	c.file = file
 	c.lines = keyLines(string(data))
+	if errs := checkTypes(file, string(data), c.lines); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	// Decoding into a fresh value keeps a list written in the file from
 	// being appended to the default list.
 	c.Server.Listen = nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gnomon-ntp/gnomon/board"
 	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/server"
 )
@@ -146,8 +148,32 @@ func TestErrorsNameLineAndField(t *testing.T) {
 func TestTypeMismatchNamesLineAndKey(t *testing.T) {
 	_, err := Parse("g.toml", []byte("[board]\nhat = \"adafruit\"\nbaud = \"fast\"\n"))
 	var fe *Error
-	if !errors.As(err, &fe) || fe.Line != 3 || fe.Field != "board.baud" || !strings.Contains(fe.Msg, "incompatible types") {
-		t.Errorf("err = %v, want an *Error naming line 3 and board.baud", err)
+	if !errors.As(err, &fe) || fe.Line != 3 || fe.Field != "board.baud" || fe.Msg != "is a string, want a whole number" {
+		t.Errorf("err = %v, want our *Error naming line 3 and board.baud", err)
+	}
+}
+
+// TestDurationNeedsUnit: a bare number is not a duration (the decoder would
+// take 128 as 128 ns); every wrong type is reported, each with its line.
+func TestDurationNeedsUnit(t *testing.T) {
+	doc := "[board]\nhat = \"adafruit\"\n[discipline]\nstep_threshold = 128\nmax_step = 1.5\n[server]\nrate_burst = \"16\"\nlisten = \"0.0.0.0:123\"\n"
+	_, err := Parse("g.toml", []byte(doc))
+	want := []string{
+		`g.toml:4: discipline.step_threshold: a number without a unit: write a duration with its unit, as a string such as "128ms" (a bare number is not taken as nanoseconds)`,
+		`g.toml:5: discipline.max_step: a number without a unit`,
+		`g.toml:7: server.rate_burst: is a string, want a whole number`,
+		`g.toml:8: server.listen: is a string, want a list`,
+	}
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q\ndoes not contain %q", err, w)
+		}
+	}
+	if _, err := Parse("g.toml", []byte("[board]\nhat = \"adafruit\"\n[discipline]\nstep_threshold = \"128ms\"\n")); err != nil {
+		t.Errorf("a duration with its unit: %v", err)
 	}
 }
 
@@ -219,4 +245,35 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error %q (%T) is not an *Error naming the file", err, err)
 		}
 	})
+}
+
+// TestDefaultFile: gnomon config default names every key of the file once,
+// each after a comment with its unit and default, and parses back to the
+// defaults.
+func TestDefaultFile(t *testing.T) {
+	text := DefaultFile()
+	for _, k := range Keys() {
+		_, name, _ := strings.Cut(k, ".")
+		if n := strings.Count(text, "\n"+name+" = ") + strings.Count(text, "\n# "+name+" = "); n != 1 {
+			t.Errorf("key %s appears %d times", k, n)
+		}
+	}
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "[") {
+			if i == 0 || !strings.Contains(lines[i-1], "default") || !strings.Contains(lines[i-1], "(") {
+				t.Errorf("line %d %q has no comment with its unit and default before it", i+1, l)
+			}
+		}
+	}
+	c, err := Parse("default.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Board.Hat, want.Board.PPSMethod = board.DefaultConfig().Hat, board.DefaultConfig().PPSMethod
+	if !reflect.DeepEqual(c.Board, want.Board) || !reflect.DeepEqual(c.Discipline, want.Discipline) ||
+		!reflect.DeepEqual(c.Server, want.Server) || !reflect.DeepEqual(c.System, want.System) || c.Refclock != want.Refclock {
+		t.Errorf("default file parses to %+v, want %+v", c, want)
+	}
 }

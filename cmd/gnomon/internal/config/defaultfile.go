@@ -1,0 +1,82 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/board"
+)
+
+// entry is one key of the default file: its doc, its unit, and its
+// default as a TOML value ("" when the default is the hat profile's, and
+// the line is then a comment).
+type entry struct {
+	key, unit, doc, value string
+	example               string // for a profile key: a value to show
+}
+
+func q(s string) string         { return fmt.Sprintf("%q", s) }
+func qd(d time.Duration) string { return q(d.String()) }
+func list(l []string) string {
+	parts := make([]string, len(l))
+	for i, s := range l {
+		parts[i] = q(s)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// entries are the default file's keys, in file order; their defaults are
+// Default()'s, board's and the packages'.
+func entries() []entry {
+	d := Default()
+	bd := board.DefaultConfig()
+	return []entry{
+		{"board.hat", "profile name", "GPS hat profile: " + strings.Join(board.Names(), ", ") + " (short names such as uputronics work); empty for a custom receiver, which then needs serial_path, baud and a PPS input", q(bd.Hat), ""},
+		{"board.serial_path", "device path", "the receiver's UART", "", q("/dev/serial0")},
+		{"board.baud", "bits per second", "the UART speed", "", "9600"},
+		{"board.pps_device", "device path", `kernel PPS device from dtoverlay=pps-gpio,gpiopin=N; "none" for no kernel PPS`, "", q("/dev/pps0")},
+		{"board.pps_pin", "BCM GPIO number", "the GPIO carrying the pulse, for the GPIO character device", "", "4"},
+		{"board.gpio_chip", "chip name", "only for a pin off the 40-pin header (the header's chip is found by its label)", "", q("gpiochip0")},
+		{"board.polarity", "rising or falling", "the on-time edge", "", q("rising")},
+		{"board.edge_delay", "duration, signed", "calibration offset: how late the PPS stamp is after the true second (wiring, board; negative for antenna cable delay); a Pi 5 needs about 6.2µs", qd(d.Board.EdgeDelay), ""},
+		{"board.pps_method", "auto, kernel, gpiochip, periph or none", "how the pulse is read", q(bd.PPSMethod), ""},
+		{"board.capture_clear", "true or false", "kernel PPS: capture the clear edge", fmt.Sprint(d.Board.CaptureClear), ""},
+		{"refclock.nmea_delay", "duration", "typical pulse-to-sentence delay", "", q("150ms")},
+		{"refclock.max_nmea_delay", "duration", "a later sentence names no pulse", qd(d.Refclock.MaxNMEADelay), ""},
+		{"refclock.accept_invalid", "true or false", "use sentences the receiver marks invalid", fmt.Sprint(d.Refclock.AcceptInvalid), ""},
+		{"discipline.drift_file", "absolute path", "keeps the learned frequency across restarts; empty disables it", q(d.Discipline.DriftFile), ""},
+		{"discipline.step_threshold", "duration", "the first lock steps the clock beyond this offset, else slews", qd(d.Discipline.StepThreshold), ""},
+		{"discipline.max_step", "duration", "once synchronised, a reference further off is refused and alarmed", qd(d.Discipline.MaxStep), ""},
+		{"discipline.leap_seconds_file", "absolute path", "IERS/NIST leap-seconds.list; empty disables leap seconds", q(d.Discipline.LeapSecondsFile), ""},
+		{"server.listen", "list of host:port", "UDP addresses NTP is served on", list(d.Server.Listen), ""},
+		{"server.rate_interval", "duration", `per client address, once its burst is spent; "0s" turns limiting off`, qd(d.Server.RateInterval), ""},
+		{"server.rate_burst", "requests", "how many requests a client address may send back to back", fmt.Sprint(d.Server.RateBurst), ""},
+		{"system.user", "user name", "the user gnomon switches to after opening devices and sockets; empty stays the starting user", q(d.System.User), ""},
+		{"system.group", "group name", "empty: the user's primary group", q(d.System.Group), ""},
+		{"system.log_level", "debug, info, warn or error", "log level", q(d.System.LogLevel), ""},
+	}
+}
+
+// DefaultFile is the configuration file with every key, each after a
+// comment giving its unit and default. Parsed, it is the defaults; the
+// keys whose default is the hat profile's are commented out.
+func DefaultFile() string {
+	var b strings.Builder
+	b.WriteString("# gnomon configuration: every key with its unit and default (gnomon config default).\n")
+	b.WriteString("# Durations need a unit (\"128ms\", \"2s\", \"24h\"); unknown keys are refused.\n")
+	section := ""
+	for _, e := range entries() {
+		sec, name, _ := strings.Cut(e.key, ".")
+		if sec != section {
+			fmt.Fprintf(&b, "\n[%s]\n", sec)
+			section = sec
+		}
+		if e.value == "" {
+			fmt.Fprintf(&b, "# %s (%s; default: the hat profile's)\n# %s = %s\n", e.doc, e.unit, name, e.example)
+			continue
+		}
+		fmt.Fprintf(&b, "# %s (%s; default %s)\n%s = %s\n", e.doc, e.unit, e.value, name, e.value)
+	}
+	return b.String()
+}
