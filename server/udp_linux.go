@@ -40,6 +40,7 @@ type socket struct {
 	wildcard bool // bound to 0.0.0.0 or ::, so replies name their source with packet info
 	is6      bool
 	tsErr    error // why there are no kernel receive timestamps (nil: there are)
+	txErr    error // why there are no kernel transmit timestamps (nil: there are)
 
 	done   atomic.Bool // close was called: workers stop
 	mu     sync.Mutex
@@ -147,6 +148,12 @@ func (s *socket) setOptions(fd int) error {
 	// works, stamping receipt in user space after recvmmsg: worse, not
 	// fatal.
 	_, s.tsErr = udpio.EnableRxTimestamps(fd)
+	// Kernel transmit stamps, read back from the error queue after every
+	// batch: they calibrate the transmit timestamps written and are the
+	// precise transmit times of interleaved mode. Without them, replies
+	// are stamped from the clock alone and interleaved requests answered
+	// with the daemon's stamp.
+	s.txErr = udpio.EnableTxTimestamps(fd)
 	if s.wildcard {
 		if err := udpio.EnablePktinfo(fd, s.is6); err != nil {
 			return err
@@ -178,6 +185,34 @@ type worker struct {
 
 	ctlData []byte       // mode 6 reply data
 	ctl     *udpio.Batch // one mode 6 fragment
+
+	sdst []netip.Addr // the client each reply goes to
+	srx  []ntp.Time   // the receive timestamp each reply carries
+
+	// Kernel transmit stamps (when w.sk.txErr is nil).
+	errq  *udpio.Batch         // error-queue messages
+	txSeq uint32               // datagrams sent on the socket: the next one's OPT_ID number
+	ring  [txRingLen]sentReply // the replies sent last, by number modulo txRingLen
+	estNs [sendChunk]int64     // learnt lag from clock read to departure, by position in a chunk
+}
+
+// txRingLen is how many sent replies wait for their kernel stamp (a power
+// of two): a stamp is read within the batch that sent it, or the next.
+const txRingLen = 1024
+
+// maxEstNs bounds the learnt lag added to a transmit timestamp.
+const maxEstNs = int64(200 * time.Microsecond)
+
+// sentReply is a reply waiting for its kernel transmit stamp.
+type sentReply struct {
+	id     uint32
+	valid  bool
+	save   bool  // saved for interleaved mode: update its transmit time
+	pos    uint8 // position in its chunk
+	readNs int64 // system clock read for its chunk, ns since the Unix epoch
+	estNs  int64 // lag added to readNs in the transmit timestamp written
+	addr   netip.Addr
+	rx     ntp.Time // its receive timestamp, the interleaved key
 }
 
 func newWorker(s *Server, sk *socket, c *counters) *worker {
@@ -189,6 +224,9 @@ func newWorker(s *Server, sk *socket, c *counters) *worker {
 		sact:    make([]action, b),
 		ctlData: make([]byte, 0, 4096),
 		ctl:     udpio.NewBatch(1, controlMaxFrag, udpio.SendOOBLen, false),
+		sdst:    make([]netip.Addr, b),
+		srx:     make([]ntp.Time, b),
+		errq:    udpio.NewBatch(64, 1, udpio.ErrOOBLen, false),
 	}
 }
 
@@ -309,20 +347,26 @@ func (w *worker) serveBatch(n int) error {
 		w.sb.SetDest(out, w.rb, i)
 		w.setSendOOB(w.sb, out, &cm)
 		w.sact[out] = act
+		w.sdst[out] = src
+		w.srx[out] = receiveOf(reply)
 		out++
 	}
 	if out == 0 {
 		return nil
 	}
-	var answered, kod uint64
+	stamps := w.sk.txErr == nil
+	var answered, kod, inter uint64
 	for from := 0; from < out; {
 		// Stamp transmit times a chunk at a time, right before the chunk
-		// goes: a reply leaves at most sendChunk sends after its stamp.
+		// goes, each reply ahead by the lag its position in the chunk
+		// showed lately (from the kernel's stamps): without it, a reply
+		// would leave up to sendChunk sends after its stamp.
 		to := min(from+sendChunk, out)
-		tx := ntp.FromTime(w.s.clock.Now())
+		read := time.Now()
+		base := w.s.clock.FromSystem(read)
 		for j := from; j < to; j++ {
-			if w.sact[j] == actAnswer {
-				ntp.PutTransmitTime(w.sb.Buf(j), tx)
+			if a := w.sact[j]; a == actAnswer || a == actSave {
+				putTransmit(w.sb.Buf(j), ntp.FromTime(base.Add(time.Duration(w.estNs[j-from]))))
 			}
 		}
 		sent, errno := w.send(from, to)
@@ -336,15 +380,35 @@ func (w *worker) serveBatch(n int) error {
 			continue
 		}
 		for j := from; j < from+sent; j++ {
-			if w.sact[j] == actKoD {
+			a := w.sact[j]
+			switch a {
+			case actKoD:
 				kod++
-			} else {
+			case actInterleaved:
+				inter++
+				answered++
+			default:
 				answered++
 			}
+			est := w.estNs[j-from]
+			if a == actSave || a == actInterleaved {
+				w.s.xleave.put(w.sdst[j], w.srx[j], ntp.FromTime(base.Add(time.Duration(est))))
+			}
+			if stamps {
+				w.ring[w.txSeq%txRingLen] = sentReply{id: w.txSeq, valid: true, save: a == actSave || a == actInterleaved,
+					pos: uint8(j - from), readNs: read.UnixNano(), estNs: est, addr: w.sdst[j], rx: w.srx[j]}
+			}
+			w.txSeq++
 		}
 		from += sent
 	}
+	if stamps {
+		w.readTxStamps()
+	}
 	w.c.answered.Add(answered)
+	if inter != 0 {
+		w.c.interleaved.Add(inter)
+	}
 	if kod != 0 {
 		w.c.kod.Add(kod)
 	}
@@ -352,6 +416,48 @@ func (w *worker) serveBatch(n int) error {
 		return errClosed
 	}
 	return nil
+}
+
+// readTxStamps reads the kernel's transmit stamps queued on the socket's
+// error queue: each one's lag behind the transmit timestamp written is
+// counted, teaches the lag of its position in a chunk, and, for a reply
+// saved for interleaved mode, becomes its transmit time.
+func (w *worker) readTxStamps() {
+	for {
+		w.errq.ResetRecv(len(w.errq.Msgs))
+		n, e := udpio.RecvErrQueue(w.sk.fd, w.errq.Msgs)
+		if e != 0 || n <= 0 {
+			return
+		}
+		var count uint64
+		lagMax := w.c.txLagMax.Load()
+		for i := range n {
+			cm := udpio.ParseCmsgs(w.errq.Control(i))
+			if !cm.TxIDKnown || !cm.StampKnown {
+				continue
+			}
+			r := &w.ring[cm.TxID%txRingLen]
+			if !r.valid || r.id != cm.TxID {
+				continue // a mode 6 fragment, or too late
+			}
+			r.valid = false
+			count++
+			raw := cm.StampSec*1e9 + cm.StampNsec - r.readNs
+			lagMax = max(lagMax, raw-r.estNs)
+			// Learn slowly (1/16): one late stamp must not move the next
+			// replies' timestamps much.
+			est := &w.estNs[r.pos]
+			*est = min(max(*est+(raw-*est)/16, 0), maxEstNs)
+			if r.save {
+				w.s.xleave.update(r.addr, r.rx, ntp.FromTime(w.s.clock.FromSystem(cm.TxStamp())))
+			}
+		}
+		w.c.txStamps.Add(count)
+		w.c.txLagMax.Store(lagMax)
+		if n < len(w.errq.Msgs) {
+			return
+		}
+	}
 }
 
 // serveControl answers a mode 6 request from loopback, fragment by fragment.
@@ -370,6 +476,7 @@ func (w *worker) serveControl(pkt []byte, i int, cm *udpio.Cmsgs, st *discipline
 			w.c.drops[DropSendError].Add(1)
 			return
 		}
+		w.txSeq++ // numbered by the kernel too
 	}
 	w.c.control.Add(1)
 }
