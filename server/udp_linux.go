@@ -200,8 +200,12 @@ type worker struct {
 // of two): a stamp is read within the batch that sent it, or the next.
 const txRingLen = 1024
 
-// maxEstNs bounds the learnt lag added to a transmit timestamp.
-const maxEstNs = int64(200 * time.Microsecond)
+// maxEstNs bounds the learnt lag added to a transmit timestamp; estStepNs
+// is how far one kernel stamp moves it (at 1000 replies/s, 4 µs a second).
+const (
+	maxEstNs  = int64(200 * time.Microsecond)
+	estStepNs = 4
+)
 
 // sentReply is a reply waiting for its kernel transmit stamp.
 type sentReply struct {
@@ -420,7 +424,7 @@ func (w *worker) serveBatch(n int) error {
 
 // readTxStamps reads the kernel's transmit stamps queued on the socket's
 // error queue: each one's lag behind the transmit timestamp written is
-// counted, teaches the lag of its position in a chunk, and, for a reply
+// counted, moves the median lag of its position in a chunk, and, for a reply
 // saved for interleaved mode, becomes its transmit time.
 func (w *worker) readTxStamps() {
 	for {
@@ -444,10 +448,16 @@ func (w *worker) readTxStamps() {
 			count++
 			raw := cm.StampSec*1e9 + cm.StampNsec - r.readNs
 			lagMax = max(lagMax, raw-r.estNs)
-			// Learn slowly (1/16): one late stamp must not move the next
-			// replies' timestamps much.
+			// Track the median lag of the position, a few ns per stamp:
+			// a stamp made late by preemption or an interrupt (up to
+			// milliseconds on a busy machine) moves it no more than any
+			// other.
 			est := &w.estNs[r.pos]
-			*est = min(max(*est+(raw-*est)/16, 0), maxEstNs)
+			if raw > *est {
+				*est = min(*est+estStepNs, maxEstNs)
+			} else if raw < *est {
+				*est = max(*est-estStepNs, 0)
+			}
 			if r.save {
 				w.s.xleave.update(r.addr, r.rx, ntp.FromTime(w.s.clock.FromSystem(cm.TxStamp())))
 			}

@@ -121,6 +121,7 @@ type runFlags struct {
 	// simGPSError puts the simulated receiver's time off true time from
 	// the start (--sim-gps-error).
 	simGPSError time.Duration
+	simHost     bool // --sim-serve-host-clock (simhost.go)
 	// over are the flags that override the config file (or, with --sim,
 	// the simulation's defaults).
 	over config.Overrides
@@ -132,6 +133,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	fs.SetOutput(stderr)
 	fs.BoolVar(&f.sim, "sim", false, "run on a simulated GPS hat and a simulated clock (the host clock is never changed)")
 	fs.DurationVar(&f.simGPSError, "sim-gps-error", 0, "with --sim: the simulated receiver's time is off by this `duration` from the start (a spoof or a wrong date, e.g. 105192h for 2038)")
+	fs.BoolVar(&f.simHost, "sim-serve-host-clock", false, simHostUsage)
 	fs.StringVar(&f.config, "config", "", "TOML configuration `file` for real hardware")
 	fs.Var((*listFlag)(&f.over.Listen), "ntp-listen", "UDP `address` to serve NTP on (repeatable or comma-separated; overrides the config's server.listen)")
 	fs.Func("drift-file", "drift `file` (overrides discipline.drift_file; empty disables it)", func(s string) error {
