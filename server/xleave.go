@@ -68,18 +68,28 @@ func (t *xleaveTable) bucket(addr netip.Addr) (int, int) {
 // timestamp rx, and forgets it (a saved transmit time is served once, so a
 // replayed request gets a basic answer); false if there is none.
 func (t *xleaveTable) take(addr netip.Addr, rx ntp.Time) (ntp.Time, bool) {
+	var tx ntp.Time
+	found := t.with(addr, rx, func(e *xleaveEntry) {
+		tx = e.tx
+		*e = xleaveEntry{}
+	})
+	return tx, found && tx != 0
+}
+
+// with calls f, under the shard's lock, on the entry saved for addr with
+// receive timestamp rx, and reports whether there was one.
+func (t *xleaveTable) with(addr netip.Addr, rx ntp.Time, f func(e *xleaveEntry)) bool {
 	b, sh := t.bucket(addr)
 	t.shards[sh].Lock()
 	defer t.shards[sh].Unlock()
 	for i := range t.buckets[b] {
 		e := &t.buckets[b][i]
 		if e.seq != 0 && e.rx == rx && e.addr == addr {
-			tx := e.tx
-			*e = xleaveEntry{}
-			return tx, tx != 0
+			f(e)
+			return true
 		}
 	}
-	return 0, false
+	return false
 }
 
 // put saves a reply to addr carrying receive timestamp rx and sent at tx,
@@ -106,16 +116,7 @@ func (t *xleaveTable) put(addr netip.Addr, rx, tx ntp.Time) {
 // update replaces the transmit time of the saved reply to addr carrying rx
 // (the kernel's stamp arrived); nothing if it was evicted or served.
 func (t *xleaveTable) update(addr netip.Addr, rx, tx ntp.Time) {
-	b, sh := t.bucket(addr)
-	t.shards[sh].Lock()
-	defer t.shards[sh].Unlock()
-	for i := range t.buckets[b] {
-		e := &t.buckets[b][i]
-		if e.seq != 0 && e.rx == rx && e.addr == addr {
-			e.tx = tx
-			return
-		}
-	}
+	t.with(addr, rx, func(e *xleaveEntry) { e.tx = tx })
 }
 
 // asksInterleaved reports whether the decoded request h may be in
