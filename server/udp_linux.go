@@ -190,21 +190,23 @@ type worker struct {
 	srx  []ntp.Time   // the receive timestamp each reply carries
 
 	// Kernel transmit stamps (when w.sk.txErr is nil).
-	errq  *udpio.Batch         // error-queue messages
-	txSeq uint32               // datagrams sent on the socket: the next one's OPT_ID number
-	ring  [txRingLen]sentReply // the replies sent last, by number modulo txRingLen
-	estNs [sendChunk]int64     // learnt lag from clock read to departure, by position in a chunk
+	errq    *udpio.Batch         // error-queue messages
+	txSeq   uint32               // stamped datagrams sent on the socket: the next one's OPT_ID number
+	stamp   []bool               // which replies of the batch ask for a kernel stamp
+	replies uint64               // replies built: every sendChunk-th is stamped (its position in the chunk varies with the batches)
+	ring    [txRingLen]sentReply // the replies sent last, by number modulo txRingLen
+	estNs   [sendChunk]int64     // learnt lag from clock read to departure, by position in a chunk
 }
 
 // txRingLen is how many sent replies wait for their kernel stamp (a power
 // of two): a stamp is read within the batch that sent it, or the next.
 const txRingLen = 1024
 
-// maxEstNs bounds the learnt lag added to a transmit timestamp; estStepNs
-// is how far one kernel stamp moves it (at 1000 replies/s, 4 µs a second).
+// maxEstNs bounds the learnt lag added to a transmit timestamp; estClipNs
+// is the most one kernel stamp moves it.
 const (
 	maxEstNs  = int64(200 * time.Microsecond)
-	estStepNs = 4
+	estClipNs = int64(500 * time.Nanosecond)
 )
 
 // sentReply is a reply waiting for its kernel transmit stamp.
@@ -230,6 +232,7 @@ func newWorker(s *Server, sk *socket, c *counters) *worker {
 		ctl:     udpio.NewBatch(1, controlMaxFrag, udpio.SendOOBLen, false),
 		sdst:    make([]netip.Addr, b),
 		srx:     make([]ntp.Time, b),
+		stamp:   make([]bool, b),
 		errq:    udpio.NewBatch(64, 1, udpio.ErrOOBLen, false),
 	}
 }
@@ -311,7 +314,7 @@ func (w *worker) serveBatch(n int) error {
 	st := w.s.state()
 	mono := since(w.s.start)
 	var recvNow time.Time // fallback when a datagram carries no kernel timestamp
-	out := 0
+	out, stamped := 0, 0
 	w.c.received.Add(uint64(n))
 	for i := range n {
 		if w.rb.Truncated(i) {
@@ -349,7 +352,17 @@ func (w *worker) serveBatch(n int) error {
 			continue
 		}
 		w.sb.SetDest(out, w.rb, i)
-		w.setSendOOB(w.sb, out, &cm)
+		// The kernel stamps the replies saved for interleaved mode, and
+		// one reply in sendChunk (a position of the chunk in turn) to keep
+		// the learnt lags current: a stamp costs about a microsecond of
+		// the kernel's and the worker's time, too dear for every reply.
+		w.replies++
+		stamp := w.sk.txErr == nil && (act == actSave || act == actInterleaved || w.replies%sendChunk == 0)
+		if stamp {
+			stamped++
+		}
+		w.setSendOOB(w.sb, out, &cm, stamp)
+		w.stamp[out] = stamp
 		w.sact[out] = act
 		w.sdst[out] = src
 		w.srx[out] = receiveOf(reply)
@@ -358,7 +371,6 @@ func (w *worker) serveBatch(n int) error {
 	if out == 0 {
 		return nil
 	}
-	stamps := w.sk.txErr == nil
 	var answered, kod, inter uint64
 	for from := 0; from < out; {
 		// Stamp transmit times a chunk at a time, right before the chunk
@@ -398,15 +410,15 @@ func (w *worker) serveBatch(n int) error {
 			if a == actSave || a == actInterleaved {
 				w.s.xleave.put(w.sdst[j], w.srx[j], ntp.FromTime(base.Add(time.Duration(est))))
 			}
-			if stamps {
+			if w.stamp[j] {
 				w.ring[w.txSeq%txRingLen] = sentReply{id: w.txSeq, valid: true, save: a == actSave || a == actInterleaved,
 					pos: uint8(j - from), readNs: read.UnixNano(), estNs: est, addr: w.sdst[j], rx: w.srx[j]}
+				w.txSeq++
 			}
-			w.txSeq++
 		}
 		from += sent
 	}
-	if stamps {
+	if stamped > 0 {
 		w.readTxStamps()
 	}
 	w.c.answered.Add(answered)
@@ -424,7 +436,7 @@ func (w *worker) serveBatch(n int) error {
 
 // readTxStamps reads the kernel's transmit stamps queued on the socket's
 // error queue: each one's lag behind the transmit timestamp written is
-// counted, moves the median lag of its position in a chunk, and, for a reply
+// counted, moves the learnt lag of its position in a chunk, and, for a reply
 // saved for interleaved mode, becomes its transmit time.
 func (w *worker) readTxStamps() {
 	for {
@@ -448,16 +460,13 @@ func (w *worker) readTxStamps() {
 			count++
 			raw := cm.StampSec*1e9 + cm.StampNsec - r.readNs
 			lagMax = max(lagMax, raw-r.estNs)
-			// Track the median lag of the position, a few ns per stamp:
-			// a stamp made late by preemption or an interrupt (up to
-			// milliseconds on a busy machine) moves it no more than any
-			// other.
+			// Move the position's lag a quarter of the way to this one,
+			// but never more than estClipNs: a stamp made late by
+			// preemption or an interrupt (up to milliseconds on a busy
+			// machine) moves it no more than that, and the next ones bring
+			// it back.
 			est := &w.estNs[r.pos]
-			if raw > *est {
-				*est = min(*est+estStepNs, maxEstNs)
-			} else if raw < *est {
-				*est = max(*est-estStepNs, 0)
-			}
+			*est = min(max(*est+min(max((raw-*est)/4, -estClipNs), estClipNs), 0), maxEstNs)
 			if r.save {
 				w.s.xleave.update(r.addr, r.rx, ntp.FromTime(w.s.clock.FromSystem(cm.TxStamp())))
 			}
@@ -481,27 +490,30 @@ func (w *worker) serveControl(pkt []byte, i int, cm *udpio.Cmsgs, st *discipline
 		n := r.fragment(f, w.ctl.Buf(0))
 		w.ctl.SetLen(0, n)
 		w.ctl.SetDest(0, w.rb, i)
-		w.setSendOOB(w.ctl, 0, cm)
+		w.setSendOOB(w.ctl, 0, cm, false)
 		if _, e := udpio.SendMsg(w.sk.fd, &w.ctl.Msgs[0].Hdr, 0); e != 0 {
 			w.c.drops[DropSendError].Add(1)
 			return
 		}
-		w.txSeq++ // numbered by the kernel too
 	}
 	w.c.control.Add(1)
 }
 
 // setSendOOB names the source address of slot i of b with packet info
 // when the socket is bound to a wildcard address, so a multi-homed host
-// answers from the address the request was sent to.
-func (w *worker) setSendOOB(b *udpio.Batch, i int, cm *udpio.Cmsgs) {
-	if !w.sk.wildcard || !cm.DstKnown || cm.Dst.IsMulticast() {
-		b.SetControl(i, 0)
-		return
+// answers from the address the request was sent to, and with stamp asks
+// the kernel for the datagram's transmit stamp.
+func (w *worker) setSendOOB(b *udpio.Batch, i int, cm *udpio.Cmsgs, stamp bool) {
+	n := 0
+	if w.sk.wildcard && cm.DstKnown && !cm.Dst.IsMulticast() {
+		if w.sk.is6 {
+			n = udpio.PutPktinfo6(b.OOB(i), cm.Dst, cm.Ifindex)
+		} else {
+			n = udpio.PutPktinfo4(b.OOB(i), cm.Dst)
+		}
 	}
-	if w.sk.is6 {
-		b.SetControl(i, udpio.PutPktinfo6(b.OOB(i), cm.Dst, cm.Ifindex))
-	} else {
-		b.SetControl(i, udpio.PutPktinfo4(b.OOB(i), cm.Dst))
+	if stamp {
+		n += udpio.PutTxStampRequest(b.OOB(i)[n:])
 	}
+	b.SetControl(i, n)
 }

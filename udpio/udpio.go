@@ -32,9 +32,12 @@ const (
 	// with the datagram's number and the offender's address, and packet
 	// info.
 	ErrOOBLen = 192
-	// SendOOBLen holds the one packet-info message that names a reply's
-	// source address (PutPktinfo4, PutPktinfo6).
+	// SendOOBLen holds the packet-info message that names a reply's source
+	// address (PutPktinfo4, PutPktinfo6) and a transmit-stamp request
+	// (PutTxStampRequest).
 	SendOOBLen = 64
+	// TxStampRequestLen is the space PutTxStampRequest needs.
+	TxStampRequestLen = 24
 )
 
 // ErrUnsupported is the error of EnableRxTimestamps, EnableTxTimestamps

@@ -214,26 +214,50 @@ func EnableRxTimestamps(fd int) (newForm bool, err error) {
 }
 
 // TxTimestampFlags are the SO_TIMESTAMPING flags EnableTxTimestamps sets:
-// software transmit stamps, reported, numbered (OPT_ID) and without the
-// payload looped back (OPT_TSONLY, which needs no privilege).
-const TxTimestampFlags = unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_SOFTWARE |
-	unix.SOF_TIMESTAMPING_OPT_ID | unix.SOF_TIMESTAMPING_OPT_TSONLY
+// software stamps reported, numbered (OPT_ID) and without the payload
+// looped back (OPT_TSONLY, which needs no privilege). Which datagrams are
+// stamped each send says (PutTxStampRequest): a stamp costs the kernel a
+// queued message and the caller a read.
+const TxTimestampFlags = unix.SOF_TIMESTAMPING_SOFTWARE | unix.SOF_TIMESTAMPING_OPT_ID | unix.SOF_TIMESTAMPING_OPT_TSONLY
 
-// EnableTxTimestamps asks the kernel to stamp every datagram fd sends with
-// CLOCK_REALTIME as the datagram leaves for the device (software transmit
-// timestamps): each stamp is queued on fd's error queue, without the
-// payload, numbered by the datagram's position among those fd sent since
-// this call (from 0), to be read with RecvErrQueue and ParseCmsgs (StampSec,
-// TxID). The 64-bit form is asked first, as for receive timestamps. The
-// caller must drain the error queue: it counts against the receive buffer.
+// EnableTxTimestamps readies fd for kernel transmit stamps: every datagram
+// sent with a PutTxStampRequest control message is stamped with
+// CLOCK_REALTIME as it leaves for the device (a software transmit stamp),
+// and the stamp queued on fd's error queue, without the payload, numbered
+// by the datagram's position among the stamped datagrams fd sent since
+// this call (from 0), to be read with RecvErrQueue and ParseCmsgs
+// (StampSec, TxID). The 64-bit form is asked first, as for receive
+// timestamps. The caller must drain the error queue: it counts against
+// the receive buffer.
 func EnableTxTimestamps(fd int) error {
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING_NEW, TxTimestampFlags); err == nil {
-		return nil
+	var err error
+	for _, opt := range []int{unix.SO_TIMESTAMPING_NEW, unix.SO_TIMESTAMPING_OLD} {
+		// Received datagrams keep only their SO_TIMESTAMPNS stamp where
+		// the kernel can filter (OPT_RX_FILTER, Linux 6.10+), saving it a
+		// second copy per datagram.
+		if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, TxTimestampFlags|sofTimestampingOptRxFilter); err == nil {
+			return nil
+		}
+		if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, TxTimestampFlags); err == nil {
+			return nil
+		}
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING_OLD, TxTimestampFlags); err != nil {
-		return fmt.Errorf("setsockopt SO_TIMESTAMPING: %w", err)
-	}
-	return nil
+	return fmt.Errorf("setsockopt SO_TIMESTAMPING: %w", err)
+}
+
+// sofTimestampingOptRxFilter is SOF_TIMESTAMPING_OPT_RX_FILTER (Linux
+// 6.10), which golang.org/x/sys does not name yet.
+const sofTimestampingOptRxFilter = 1 << 17
+
+// PutTxStampRequest writes into b (at least TxStampRequestLen octets) the
+// control message asking the kernel to stamp the one datagram it is sent
+// with (SO_TIMESTAMPING, SOF_TIMESTAMPING_TX_SOFTWARE; Linux 4.13+), and
+// returns its length in octets. It may follow a packet-info message in
+// the same buffer.
+func PutTxStampRequest(b []byte) int {
+	putCmsgHdr(b, unix.SOL_SOCKET, unix.SO_TIMESTAMPING_OLD, 4)
+	binary.NativeEndian.PutUint32(b[cmsgHdrLen:], unix.SOF_TIMESTAMPING_TX_SOFTWARE)
+	return unix.CmsgSpace(4)
 }
 
 // RecvErrQueue reads up to len(msgs) messages from fd's error queue without

@@ -120,6 +120,18 @@ func TestPktinfoReplies(t *testing.T) {
 	}
 }
 
+func TestTxStampRequest(t *testing.T) {
+	b := make([]byte, SendOOBLen)
+	n := PutPktinfo6(b, netip.MustParseAddr("fe80::1"), 4)
+	m := PutTxStampRequest(b[n:])
+	if m > TxStampRequestLen || n+m > SendOOBLen {
+		t.Fatalf("packet info %d + stamp request %d octets: over %d / %d", n, m, TxStampRequestLen, SendOOBLen)
+	}
+	if ci := ParseCmsgs(b[:n+m]); !ci.DstKnown || ci.StampKnown || ci.TxIDKnown {
+		t.Fatalf("packet info then request reads back as %+v", ci)
+	}
+}
+
 func TestAddrFromRaw(t *testing.T) {
 	var sa unix.RawSockaddrInet6
 	sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sa))
@@ -352,8 +364,16 @@ func TestTxTimestampsLoopback(t *testing.T) {
 	if err := unix.Connect(fds[1], peer); err != nil {
 		t.Fatal(err)
 	}
+	// Five datagrams a round, the third without a stamp request: four
+	// stamps, numbered on from the last round's.
 	const n = 5
-	out := NewBatch(n, 48, 0, false)
+	out := NewBatch(n, 48, SendOOBLen, false)
+	for i := range n {
+		out.SetControl(i, 0)
+		if i != 2 {
+			out.SetControl(i, PutTxStampRequest(out.OOB(i)))
+		}
+	}
 	errq := NewBatch(2*n, 1, ErrOOBLen, false)
 	for round := range 2 {
 		before := time.Now()
@@ -363,13 +383,13 @@ func TestTxTimestampsLoopback(t *testing.T) {
 		after := time.Now()
 		errq.ResetRecv(len(errq.Msgs))
 		k, e := RecvErrQueue(fds[1], errq.Msgs)
-		if e != 0 || k != n {
-			t.Fatalf("round %d: error queue gave %d, %v; want %d stamps", round, k, e, n)
+		if e != 0 || k != n-1 {
+			t.Fatalf("round %d: error queue gave %d, %v; want %d stamps", round, k, e, n-1)
 		}
 		for i := range k {
 			cm := ParseCmsgs(errq.Control(i))
-			if !cm.TxIDKnown || cm.TxID != uint32(round*n+i) {
-				t.Errorf("round %d stamp %d: id %d (known %v), want %d", round, i, cm.TxID, cm.TxIDKnown, round*n+i)
+			if want := uint32(round*(n-1) + i); !cm.TxIDKnown || cm.TxID != want {
+				t.Errorf("round %d stamp %d: id %d (known %v), want %d", round, i, cm.TxID, cm.TxIDKnown, want)
 			}
 			if !cm.StampKnown || cm.TxStamp().Before(before) || cm.TxStamp().After(after) {
 				t.Errorf("round %d stamp %d: %v (known %v) not in [%v, %v]", round, i, cm.TxStamp(), cm.StampKnown, before, after)
