@@ -9,6 +9,15 @@
 # FINE-1 finer steps just below each server's edge, every one of them run on
 # both servers. Prints the figures; never fails on a figure.
 #
+# Every step also prints the transmit-stamp lag of the answers (p50/p99/max,
+# µs): the generator's kernel receive stamp of a reply minus the transmit
+# timestamp in it. On loopback a reply is received inside the server's send,
+# so that is how much later than it says the reply left. gnomon serves the
+# host clock for this (--sim-serve-host-clock), as chronyd -x does, so the
+# figure is the serving path's and not the simulated servo's error.
+# HOG=1 runs a CPU hog (a shell busy loop) on the generator's core for the
+# whole run: the tail latencies under outside load.
+#
 # Never touches the host clock: chronyd runs with -x, gnomon with --sim.
 # Only the processes this script starts are stopped, by PID.
 set -euo pipefail
@@ -90,6 +99,9 @@ if [ -n "${GNOMON_BENCH_FLAGS+x}" ]; then
   read -r -a gflags <<<"$GNOMON_BENCH_FLAGS"
 elif grep -q -- '-no-rate-limit' <<<"$help"; then
   gflags=(--no-rate-limit)
+  if grep -q -- '-sim-serve-host-clock' <<<"$help"; then
+    gflags+=(--sim-serve-host-clock)
+  fi
 else
   echo "bench-server: 'gnomon run' has no --no-rate-limit: its limiter would answer one address" \
     "with kisses-o'-death; set GNOMON_BENCH_FLAGS to the switch that turns it off" >&2
@@ -107,6 +119,11 @@ load() { # name port pid args...
   taskset -c "$LOAD_CPU" "$work/ntpload" -target "127.0.0.1:$port" -pid "$pid" -name "$name" -json -total 2m "$@" >>"$work/results.jsonl"
 }
 
+if [ -n "${HOG:-}" ]; then
+  taskset -c "$LOAD_CPU" bash -c 'while :; do :; done' &
+  pids+=("$!")
+  echo "bench-server: CPU hog (pid $!) on CPU $LOAD_CPU, the generator's"
+fi
 echo "bench-server: $(date -u +%FT%TZ) on $(uname -m), $ncpu CPUs; server on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
 echo "bench-server: load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 "$work/ntpload" -target "127.0.0.1:$CHRONY_PORT" -wait-sync 30s

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -84,5 +85,39 @@ func TestChronydAgainstServer(t *testing.T) {
 	}
 	if s := r.stats(func(s Stats) bool { return s.Answered > 0 }); s.Answered == 0 || strings.Contains(string(out), "Timeout reached") {
 		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestChronydInterleaved runs chronyd as a client of the server in
+// interleaved mode (xleave, polling 16 times a second; -x: it never touches
+// the clock) and reads its measurements log: after the first basic
+// exchanges its measurements are interleaved, carrying the transmit times
+// the kernel stamped, and the server counted interleaved answers.
+func TestChronydInterleaved(t *testing.T) {
+	chronyd := testpeer.Chronyd(t)
+	r := startServer(t, testConfig("127.0.0.1:0"), SystemClock{}, syncedState())
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "chrony.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "server 127.0.0.1 port %d minpoll -4 maxpoll -4 xleave\n"+
+		"logdir %s\nlog measurements\ncmdport 0\npidfile %s\n", r.addr(0).Port(), dir, filepath.Join(dir, "chronyd.pid")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chronyd, "-x", "-d", "-u", "root", "-f", conf)
+	out, _ := cmd.CombinedOutput() // ended by the context: no exit status to check
+	t.Logf("chronyd: %s", out)
+	log, err := os.ReadFile(filepath.Join(dir, "measurements.log"))
+	if err != nil {
+		t.Fatalf("chronyd wrote no measurements: %v", err)
+	}
+	m := testpeer.ParseChronyMeasurements(string(log))
+	t.Logf("measurements: %+v", m)
+	if m.Interleaved == 0 || m.Basic == 0 {
+		t.Errorf("chronyd measured %d basic and %d interleaved exchanges, want both (basic first):\n%s", m.Basic, m.Interleaved, log)
+	}
+	s := r.stats(func(s Stats) bool { return s.Interleaved > 0 })
+	if s.Interleaved == 0 || s.Interleaved > s.Answered {
+		t.Errorf("server stats %+v: no interleaved answers", s)
 	}
 }

@@ -20,7 +20,10 @@ import (
 // TimeSource is the clock the server serves. Now reads it; FromSystem maps a
 // CLOCK_REALTIME reading (a kernel packet timestamp) onto it: the identity
 // on hardware, where the discipline steers the system clock, and the
-// simulated clock's reading at that instant otherwise.
+// simulated clock's reading at that instant otherwise. Transmit timestamps
+// are FromSystem of a system clock reading (plus the lag learnt from the
+// kernel's transmit stamps, which are on the system clock), so the two must
+// agree: Now is FromSystem(time.Now()).
 type TimeSource interface {
 	Now() time.Time
 	FromSystem(t time.Time) time.Time
@@ -41,11 +44,20 @@ const NumDropReasons = int(numDropReasons)
 
 // Stats are the server's counters since New.
 type Stats struct {
-	Received uint64                 // datagrams read
-	Answered uint64                 // mode 4 replies sent
-	KoD      uint64                 // RATE kiss-o'-death replies sent
-	Control  uint64                 // mode 6 requests answered (from loopback)
-	Drops    [NumDropReasons]uint64 // requests not answered, by DropReason (Drops[DropNone] is unused)
+	Received uint64 // datagrams read
+	Answered uint64 // mode 4 replies sent
+	KoD      uint64 // RATE kiss-o'-death replies sent
+	Control  uint64 // mode 6 requests answered (from loopback)
+	// Interleaved counts the answers (within Answered) in interleaved
+	// mode: carrying the kernel's transmit time of the previous reply.
+	Interleaved uint64
+	// TxStamps counts the kernel transmit stamps read back from the
+	// sockets' error queues; TxLagNsMax is the largest transmit-stamp lag
+	// among them (the kernel's stamp minus the transmit timestamp the
+	// reply carried, in ns; 0 if none came late).
+	TxStamps   uint64
+	TxLagNsMax int64
+	Drops      [NumDropReasons]uint64 // requests not answered, by DropReason (Drops[DropNone] is unused)
 }
 
 // Dropped returns the total of Drops.
@@ -60,6 +72,8 @@ func (s Stats) Dropped() uint64 {
 // counters are one worker's statistics, written by it alone.
 type counters struct {
 	received, answered, kod, control atomic.Uint64
+	interleaved, txStamps            atomic.Uint64
+	txLagMax                         atomic.Int64
 	drops                            [numDropReasons]atomic.Uint64
 }
 
@@ -72,6 +86,7 @@ type Server struct {
 	state   func() *discipline.SyncState
 	log     *slog.Logger
 	limiter *rateLimiter
+	xleave  *xleaveTable // saved replies for interleaved mode
 	kodPoll int8
 	start   time.Time
 	control controlInfo
@@ -112,6 +127,7 @@ func New(cfg Config, clock TimeSource, state func() *discipline.SyncState, log *
 		log:     log,
 		limiter: newRateLimiter(cfg, binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])),
 		kodPoll: cfg.kodPollLog2(),
+		xleave:  newXleaveTable(),
 		start:   time.Now(),
 		control: defaultControlInfo(),
 	}, nil
@@ -245,6 +261,9 @@ func (s *Server) Stats() Stats {
 		st.Answered += c.answered.Load()
 		st.KoD += c.kod.Load()
 		st.Control += c.control.Load()
+		st.Interleaved += c.interleaved.Load()
+		st.TxStamps += c.txStamps.Load()
+		st.TxLagNsMax = max(st.TxLagNsMax, c.txLagMax.Load())
 		for i := range c.drops {
 			st.Drops[i] += c.drops[i].Load()
 		}
@@ -267,10 +286,12 @@ func controlAllowed(src, dst netip.Addr, dstKnown bool) bool {
 type action uint8
 
 const (
-	actDrop    action = iota // count the drop reason
-	actAnswer                // send the 48-octet reply in out, stamping transmit
-	actKoD                   // send the kiss-o'-death in out as is
-	actControl               // answer the mode 6 request from loopback
+	actDrop        action = iota // count the drop reason
+	actAnswer                    // send the 48-octet reply in out, stamping transmit
+	actKoD                       // send the kiss-o'-death in out as is
+	actControl                   // answer the mode 6 request from loopback
+	actSave                      // as actAnswer, and save the reply for interleaved mode
+	actInterleaved               // send the interleaved reply in out (its transmit time set), and save it
 )
 
 // process decides on one datagram req from src (to dst if dstKnown)
@@ -293,6 +314,14 @@ func (s *Server) process(req []byte, src, dst netip.Addr, dstKnown bool, rx time
 			}
 		}
 		respondClient(&h, rx, rx, st, out)
+		markReceive(out)
+		if s.xleave != nil && asksInterleaved(&h) {
+			if prev, ok := s.xleave.take(src, h.OriginTime); ok {
+				interleave(out, &h, prev)
+				return actInterleaved, DropNone
+			}
+			return actSave, DropNone
+		}
 		return actAnswer, DropNone
 	case kindControl:
 		if !controlAllowed(src, dst, dstKnown) {
@@ -311,6 +340,9 @@ func (s Stats) LogValue() slog.Value {
 		slog.Uint64("answered", s.Answered),
 		slog.Uint64("kod", s.KoD),
 		slog.Uint64("control", s.Control),
+		slog.Uint64("interleaved", s.Interleaved),
+		slog.Uint64("tx_stamps", s.TxStamps),
+		slog.Int64("tx_lag_ns_max", s.TxLagNsMax),
 	}
 	for i, d := range s.Drops {
 		if d != 0 && DropReason(i) != DropNone {

@@ -40,6 +40,7 @@ type socket struct {
 	wildcard bool // bound to 0.0.0.0 or ::, so replies name their source with packet info
 	is6      bool
 	tsErr    error // why there are no kernel receive timestamps (nil: there are)
+	txErr    error // why there are no kernel transmit timestamps (nil: there are)
 
 	done   atomic.Bool // close was called: workers stop
 	mu     sync.Mutex
@@ -147,6 +148,12 @@ func (s *socket) setOptions(fd int) error {
 	// works, stamping receipt in user space after recvmmsg: worse, not
 	// fatal.
 	_, s.tsErr = udpio.EnableRxTimestamps(fd)
+	// Kernel transmit stamps, read back from the error queue after every
+	// batch: they calibrate the transmit timestamps written and are the
+	// precise transmit times of interleaved mode. Without them, replies
+	// are stamped from the clock alone and interleaved requests answered
+	// with the daemon's stamp.
+	s.txErr = udpio.EnableTxTimestamps(fd)
 	if s.wildcard {
 		if err := udpio.EnablePktinfo(fd, s.is6); err != nil {
 			return err
@@ -178,6 +185,40 @@ type worker struct {
 
 	ctlData []byte       // mode 6 reply data
 	ctl     *udpio.Batch // one mode 6 fragment
+
+	sdst []netip.Addr // the client each reply goes to
+	srx  []ntp.Time   // the receive timestamp each reply carries
+
+	// Kernel transmit stamps (when w.sk.txErr is nil).
+	errq    *udpio.Batch         // error-queue messages
+	txSeq   uint32               // stamped datagrams sent on the socket: the next one's OPT_ID number
+	stamp   []bool               // which replies of the batch ask for a kernel stamp
+	replies uint64               // replies built: every sendChunk-th is stamped (its position in the chunk varies with the batches)
+	ring    [txRingLen]sentReply // the replies sent last, by number modulo txRingLen
+	estNs   [sendChunk]int64     // learnt lag from clock read to departure, by position in a chunk
+}
+
+// txRingLen is how many sent replies wait for their kernel stamp (a power
+// of two): a stamp is read within the batch that sent it, or the next.
+const txRingLen = 1024
+
+// maxEstNs bounds the learnt lag added to a transmit timestamp; estClipNs
+// is the most one kernel stamp moves it.
+const (
+	maxEstNs  = int64(200 * time.Microsecond)
+	estClipNs = int64(500 * time.Nanosecond)
+)
+
+// sentReply is a reply waiting for its kernel transmit stamp.
+type sentReply struct {
+	id     uint32
+	valid  bool
+	save   bool  // saved for interleaved mode: update its transmit time
+	pos    uint8 // position in its chunk
+	readNs int64 // system clock read for its chunk, ns since the Unix epoch
+	estNs  int64 // lag added to readNs in the transmit timestamp written
+	addr   netip.Addr
+	rx     ntp.Time // its receive timestamp, the interleaved key
 }
 
 func newWorker(s *Server, sk *socket, c *counters) *worker {
@@ -189,6 +230,10 @@ func newWorker(s *Server, sk *socket, c *counters) *worker {
 		sact:    make([]action, b),
 		ctlData: make([]byte, 0, 4096),
 		ctl:     udpio.NewBatch(1, controlMaxFrag, udpio.SendOOBLen, false),
+		sdst:    make([]netip.Addr, b),
+		srx:     make([]ntp.Time, b),
+		stamp:   make([]bool, b),
+		errq:    udpio.NewBatch(64, 1, udpio.ErrOOBLen, false),
 	}
 }
 
@@ -269,7 +314,7 @@ func (w *worker) serveBatch(n int) error {
 	st := w.s.state()
 	mono := since(w.s.start)
 	var recvNow time.Time // fallback when a datagram carries no kernel timestamp
-	out := 0
+	out, stamped := 0, 0
 	w.c.received.Add(uint64(n))
 	for i := range n {
 		if w.rb.Truncated(i) {
@@ -307,22 +352,37 @@ func (w *worker) serveBatch(n int) error {
 			continue
 		}
 		w.sb.SetDest(out, w.rb, i)
-		w.setSendOOB(w.sb, out, &cm)
+		// The kernel stamps the replies saved for interleaved mode, and
+		// one reply in sendChunk (a position of the chunk in turn) to keep
+		// the learnt lags current: a stamp costs about a microsecond of
+		// the kernel's and the worker's time, too dear for every reply.
+		w.replies++
+		stamp := w.sk.txErr == nil && (act == actSave || act == actInterleaved || w.replies%sendChunk == 0)
+		if stamp {
+			stamped++
+		}
+		w.setSendOOB(w.sb, out, &cm, stamp)
+		w.stamp[out] = stamp
 		w.sact[out] = act
+		w.sdst[out] = src
+		w.srx[out] = receiveOf(reply)
 		out++
 	}
 	if out == 0 {
 		return nil
 	}
-	var answered, kod uint64
+	var answered, kod, inter uint64
 	for from := 0; from < out; {
 		// Stamp transmit times a chunk at a time, right before the chunk
-		// goes: a reply leaves at most sendChunk sends after its stamp.
+		// goes, each reply ahead by the lag its position in the chunk
+		// showed lately (from the kernel's stamps): without it, a reply
+		// would leave up to sendChunk sends after its stamp.
 		to := min(from+sendChunk, out)
-		tx := ntp.FromTime(w.s.clock.Now())
+		read := time.Now()
+		base := w.s.clock.FromSystem(read)
 		for j := from; j < to; j++ {
-			if w.sact[j] == actAnswer {
-				ntp.PutTransmitTime(w.sb.Buf(j), tx)
+			if a := w.sact[j]; a == actAnswer || a == actSave {
+				putTransmit(w.sb.Buf(j), ntp.FromTime(base.Add(time.Duration(w.estNs[j-from]))))
 			}
 		}
 		sent, errno := w.send(from, to)
@@ -336,15 +396,35 @@ func (w *worker) serveBatch(n int) error {
 			continue
 		}
 		for j := from; j < from+sent; j++ {
-			if w.sact[j] == actKoD {
+			a := w.sact[j]
+			switch a {
+			case actKoD:
 				kod++
-			} else {
+			case actInterleaved:
+				inter++
 				answered++
+			default:
+				answered++
+			}
+			est := w.estNs[j-from]
+			if a == actSave || a == actInterleaved {
+				w.s.xleave.put(w.sdst[j], w.srx[j], ntp.FromTime(base.Add(time.Duration(est))))
+			}
+			if w.stamp[j] {
+				w.ring[w.txSeq%txRingLen] = sentReply{id: w.txSeq, valid: true, save: a == actSave || a == actInterleaved,
+					pos: uint8(j - from), readNs: read.UnixNano(), estNs: est, addr: w.sdst[j], rx: w.srx[j]}
+				w.txSeq++
 			}
 		}
 		from += sent
 	}
+	if stamped > 0 {
+		w.readTxStamps()
+	}
 	w.c.answered.Add(answered)
+	if inter != 0 {
+		w.c.interleaved.Add(inter)
+	}
 	if kod != 0 {
 		w.c.kod.Add(kod)
 	}
@@ -352,6 +432,51 @@ func (w *worker) serveBatch(n int) error {
 		return errClosed
 	}
 	return nil
+}
+
+// readTxStamps reads the kernel's transmit stamps queued on the socket's
+// error queue: each one's lag behind the transmit timestamp written is
+// counted, moves the learnt lag of its position in a chunk, and, for a reply
+// saved for interleaved mode, becomes its transmit time.
+func (w *worker) readTxStamps() {
+	for {
+		w.errq.ResetRecv(len(w.errq.Msgs))
+		n, e := udpio.RecvErrQueue(w.sk.fd, w.errq.Msgs)
+		if e != 0 || n <= 0 {
+			return
+		}
+		var count uint64
+		lagMax := w.c.txLagMax.Load()
+		for i := range n {
+			cm := udpio.ParseCmsgs(w.errq.Control(i))
+			if !cm.TxIDKnown || !cm.StampKnown {
+				continue
+			}
+			r := &w.ring[cm.TxID%txRingLen]
+			if !r.valid || r.id != cm.TxID {
+				continue // a mode 6 fragment, or too late
+			}
+			r.valid = false
+			count++
+			raw := cm.StampSec*1e9 + cm.StampNsec - r.readNs
+			lagMax = max(lagMax, raw-r.estNs)
+			// Move the position's lag a quarter of the way to this one,
+			// but never more than estClipNs: a stamp made late by
+			// preemption or an interrupt (up to milliseconds on a busy
+			// machine) moves it no more than that, and the next ones bring
+			// it back.
+			est := &w.estNs[r.pos]
+			*est = min(max(*est+min(max((raw-*est)/4, -estClipNs), estClipNs), 0), maxEstNs)
+			if r.save {
+				w.s.xleave.update(r.addr, r.rx, ntp.FromTime(w.s.clock.FromSystem(cm.TxStamp())))
+			}
+		}
+		w.c.txStamps.Add(count)
+		w.c.txLagMax.Store(lagMax)
+		if n < len(w.errq.Msgs) {
+			return
+		}
+	}
 }
 
 // serveControl answers a mode 6 request from loopback, fragment by fragment.
@@ -365,7 +490,7 @@ func (w *worker) serveControl(pkt []byte, i int, cm *udpio.Cmsgs, st *discipline
 		n := r.fragment(f, w.ctl.Buf(0))
 		w.ctl.SetLen(0, n)
 		w.ctl.SetDest(0, w.rb, i)
-		w.setSendOOB(w.ctl, 0, cm)
+		w.setSendOOB(w.ctl, 0, cm, false)
 		if _, e := udpio.SendMsg(w.sk.fd, &w.ctl.Msgs[0].Hdr, 0); e != 0 {
 			w.c.drops[DropSendError].Add(1)
 			return
@@ -376,15 +501,19 @@ func (w *worker) serveControl(pkt []byte, i int, cm *udpio.Cmsgs, st *discipline
 
 // setSendOOB names the source address of slot i of b with packet info
 // when the socket is bound to a wildcard address, so a multi-homed host
-// answers from the address the request was sent to.
-func (w *worker) setSendOOB(b *udpio.Batch, i int, cm *udpio.Cmsgs) {
-	if !w.sk.wildcard || !cm.DstKnown || cm.Dst.IsMulticast() {
-		b.SetControl(i, 0)
-		return
+// answers from the address the request was sent to, and with stamp asks
+// the kernel for the datagram's transmit stamp.
+func (w *worker) setSendOOB(b *udpio.Batch, i int, cm *udpio.Cmsgs, stamp bool) {
+	n := 0
+	if w.sk.wildcard && cm.DstKnown && !cm.Dst.IsMulticast() {
+		if w.sk.is6 {
+			n = udpio.PutPktinfo6(b.OOB(i), cm.Dst, cm.Ifindex)
+		} else {
+			n = udpio.PutPktinfo4(b.OOB(i), cm.Dst)
+		}
 	}
-	if w.sk.is6 {
-		b.SetControl(i, udpio.PutPktinfo6(b.OOB(i), cm.Dst, cm.Ifindex))
-	} else {
-		b.SetControl(i, udpio.PutPktinfo4(b.OOB(i), cm.Dst))
+	if stamp {
+		n += udpio.PutTxStampRequest(b.OOB(i)[n:])
 	}
+	b.SetControl(i, n)
 }

@@ -213,6 +213,62 @@ func EnableRxTimestamps(fd int) (newForm bool, err error) {
 	return false, nil
 }
 
+// TxTimestampFlags are the SO_TIMESTAMPING flags EnableTxTimestamps sets:
+// software stamps reported, numbered (OPT_ID) and without the payload
+// looped back (OPT_TSONLY, which needs no privilege). Which datagrams are
+// stamped each send says (PutTxStampRequest): a stamp costs the kernel a
+// queued message and the caller a read.
+const TxTimestampFlags = unix.SOF_TIMESTAMPING_SOFTWARE | unix.SOF_TIMESTAMPING_OPT_ID | unix.SOF_TIMESTAMPING_OPT_TSONLY
+
+// EnableTxTimestamps readies fd for kernel transmit stamps: every datagram
+// sent with a PutTxStampRequest control message is stamped with
+// CLOCK_REALTIME as it leaves for the device (a software transmit stamp),
+// and the stamp queued on fd's error queue, without the payload, numbered
+// by the datagram's position among the stamped datagrams fd sent since
+// this call (from 0), to be read with RecvErrQueue and ParseCmsgs
+// (StampSec, TxID). The 64-bit form is asked first, as for receive
+// timestamps. The caller must drain the error queue: it counts against
+// the receive buffer.
+func EnableTxTimestamps(fd int) error {
+	var err error
+	for _, opt := range []int{unix.SO_TIMESTAMPING_NEW, unix.SO_TIMESTAMPING_OLD} {
+		// Received datagrams keep only their SO_TIMESTAMPNS stamp where
+		// the kernel can filter (OPT_RX_FILTER, Linux 6.10+), saving it a
+		// second copy per datagram.
+		if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, TxTimestampFlags|sofTimestampingOptRxFilter); err == nil {
+			return nil
+		}
+		if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, TxTimestampFlags); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("setsockopt SO_TIMESTAMPING: %w", err)
+}
+
+// sofTimestampingOptRxFilter is SOF_TIMESTAMPING_OPT_RX_FILTER (Linux
+// 6.10), which golang.org/x/sys does not name yet.
+const sofTimestampingOptRxFilter = 1 << 17
+
+// PutTxStampRequest writes into b (at least TxStampRequestLen octets) the
+// control message asking the kernel to stamp the one datagram it is sent
+// with (SO_TIMESTAMPING, SOF_TIMESTAMPING_TX_SOFTWARE; Linux 4.13+), and
+// returns its length in octets. It may follow a packet-info message in
+// the same buffer.
+func PutTxStampRequest(b []byte) int {
+	putCmsgHdr(b, unix.SOL_SOCKET, unix.SO_TIMESTAMPING_OLD, 4)
+	binary.NativeEndian.PutUint32(b[cmsgHdrLen:], unix.SOF_TIMESTAMPING_TX_SOFTWARE)
+	return unix.CmsgSpace(4)
+}
+
+// RecvErrQueue reads up to len(msgs) messages from fd's error queue without
+// waiting (MSG_ERRQUEUE, MSG_DONTWAIT): with EnableTxTimestamps, one per
+// datagram stamped, its control messages (at least ErrOOBLen octets) saying
+// when and which. It returns how many were read, 0 and EAGAIN when the
+// queue is empty.
+func RecvErrQueue(fd int, msgs []Mmsghdr) (int, syscall.Errno) {
+	return RecvMmsgRaw(fd, msgs, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+}
+
 // EnablePktinfo asks the kernel to tell the destination address and
 // interface of every datagram fd receives (IP_PKTINFO, or IPV6_RECVPKTINFO
 // for an IPv6 socket), for ParseCmsgs: what a socket bound to a wildcard
@@ -241,7 +297,10 @@ func cmsgAlign(n int) int {
 
 // ParseCmsgs walks the control messages in b (as recvmsg or recvmmsg wrote
 // them) without allocating: receive timestamps (SO_TIMESTAMPNS, 64-bit and
-// old forms) and packet info (IP_PKTINFO, IPV6_PKTINFO). It reads headers
+// old forms), packet info (IP_PKTINFO, IPV6_PKTINFO) and, from the error
+// queue, transmit timestamps (SCM_TIMESTAMPING's software stamp, both forms)
+// with the extended error numbering the datagram (IP_RECVERR,
+// IPV6_RECVERR). It reads headers
 // with the native layout (the length is 8 octets on 64-bit and 4 on 32-bit
 // arm) and ignores anything it does not know or that is truncated.
 func ParseCmsgs(b []byte) (ci Cmsgs) {
@@ -270,6 +329,26 @@ func ParseCmsgs(b []byte) (ci Cmsgs) {
 				ci.RxSec = int64(int32(binary.NativeEndian.Uint32(data)))
 				ci.RxNsec = int64(int32(binary.NativeEndian.Uint32(data[4:])))
 				ci.RxKnown = true
+			}
+		case level == unix.SOL_SOCKET && (typ == unix.SO_TIMESTAMPING_NEW || typ == unix.SO_TIMESTAMPING_OLD):
+			// Three stamps (software, deprecated, hardware): the first.
+			switch len(data) {
+			case 48:
+				ci.StampSec = int64(binary.NativeEndian.Uint64(data))
+				ci.StampNsec = int64(binary.NativeEndian.Uint64(data[8:]))
+				ci.StampKnown = ci.StampSec|ci.StampNsec != 0
+			case 24:
+				ci.StampSec = int64(int32(binary.NativeEndian.Uint32(data)))
+				ci.StampNsec = int64(int32(binary.NativeEndian.Uint32(data[4:])))
+				ci.StampKnown = ci.StampSec|ci.StampNsec != 0
+			}
+		case (level == unix.IPPROTO_IP && typ == unix.IP_RECVERR || level == unix.IPPROTO_IPV6 && typ == unix.IPV6_RECVERR) &&
+			len(data) >= sizeofSockExtendedErr:
+			// struct sock_extended_err: errno, origin, type, code, pad, info, data.
+			if binary.NativeEndian.Uint32(data) == uint32(unix.ENOMSG) && data[4] == unix.SO_EE_ORIGIN_TIMESTAMPING &&
+				binary.NativeEndian.Uint32(data[8:]) == unix.SCM_TSTAMP_SND {
+				ci.TxID = binary.NativeEndian.Uint32(data[12:])
+				ci.TxIDKnown = true
 			}
 		case level == unix.IPPROTO_IP && typ == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
 			// struct in_pktinfo: ifindex, spec_dst, addr (the header's destination).
@@ -387,3 +466,6 @@ func AddrPortFromSockaddr(sa unix.Sockaddr) netip.AddrPort {
 	}
 	return netip.AddrPort{}
 }
+
+// sizeofSockExtendedErr is sizeof(struct sock_extended_err).
+const sizeofSockExtendedErr = int(unsafe.Sizeof(unix.SockExtendedErr{}))

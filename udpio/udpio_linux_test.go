@@ -48,12 +48,34 @@ func TestParseCmsgs(t *testing.T) {
 	copy(pi6, a6[:])
 	*(*uint32)(unsafe.Pointer(&pi6[16])) = 7
 
+	tss := make([]byte, 48) // software, deprecated, hardware
+	copy(tss, ts16)
+	tss32 := make([]byte, 24)
+	copy(tss32, ts8)
+	ee := make([]byte, 16+unix.SizeofSockaddrInet4) // sock_extended_err, then the offender
+	*(*uint32)(unsafe.Pointer(&ee[0])) = uint32(unix.ENOMSG)
+	ee[4] = unix.SO_EE_ORIGIN_TIMESTAMPING
+	*(*uint32)(unsafe.Pointer(&ee[8])) = unix.SCM_TSTAMP_SND
+	*(*uint32)(unsafe.Pointer(&ee[12])) = 41
+	eeOther := append([]byte(nil), ee...)
+	*(*uint32)(unsafe.Pointer(&eeOther[0])) = uint32(unix.EHOSTUNREACH)
+	eeAck := append([]byte(nil), ee...)
+	*(*uint32)(unsafe.Pointer(&eeAck[8])) = 2 // SCM_TSTAMP_ACK
+
 	for _, tc := range []struct {
 		name string
 		b    []byte
 		want Cmsgs
 	}{
 		{"none", nil, Cmsgs{}},
+		{"tx stamp and id", cmsg(cmsg(nil, unix.SOL_SOCKET, unix.SO_TIMESTAMPING_NEW, tss), unix.IPPROTO_IP, unix.IP_RECVERR, ee),
+			Cmsgs{StampSec: 1764063000, StampNsec: 123456789, StampKnown: true, TxID: 41, TxIDKnown: true}},
+		{"tx stamp old 32-bit, id over IPv6", cmsg(cmsg(nil, unix.SOL_SOCKET, unix.SO_TIMESTAMPING_OLD, tss32), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, ee),
+			Cmsgs{StampSec: 1764063000, StampNsec: 987654321, StampKnown: true, TxID: 41, TxIDKnown: true}},
+		{"zero software stamp", cmsg(nil, unix.SOL_SOCKET, unix.SO_TIMESTAMPING_NEW, make([]byte, 48)), Cmsgs{}},
+		{"other error", cmsg(nil, unix.IPPROTO_IP, unix.IP_RECVERR, eeOther), Cmsgs{}},
+		{"other stamp kind", cmsg(nil, unix.IPPROTO_IP, unix.IP_RECVERR, eeAck), Cmsgs{}},
+		{"short extended error", cmsg(nil, unix.IPPROTO_IP, unix.IP_RECVERR, ee[:12]), Cmsgs{}},
 		{"timestamp new", cmsg(nil, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW, ts16), Cmsgs{RxSec: 1764063000, RxNsec: 123456789, RxKnown: true}},
 		{"timestamp old 32-bit", cmsg(nil, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_OLD, ts8), Cmsgs{RxSec: 1764063000, RxNsec: 987654321, RxKnown: true}},
 		{"timestamp and pktinfo", cmsg(cmsg(nil, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW, ts16), unix.IPPROTO_IP, unix.IP_PKTINFO, pi4),
@@ -95,6 +117,18 @@ func TestPktinfoReplies(t *testing.T) {
 	ci := ParseCmsgs(b[:n])
 	if !ci.DstKnown || ci.Dst != netip.MustParseAddr("fe80::1") || ci.Ifindex != 4 {
 		t.Fatalf("pktinfo6 reads back as %+v", ci)
+	}
+}
+
+func TestTxStampRequest(t *testing.T) {
+	b := make([]byte, SendOOBLen)
+	n := PutPktinfo6(b, netip.MustParseAddr("fe80::1"), 4)
+	m := PutTxStampRequest(b[n:])
+	if m > TxStampRequestLen || n+m > SendOOBLen {
+		t.Fatalf("packet info %d + stamp request %d octets: over %d / %d", n, m, TxStampRequestLen, SendOOBLen)
+	}
+	if ci := ParseCmsgs(b[:n+m]); !ci.DstKnown || ci.StampKnown || ci.TxIDKnown {
+		t.Fatalf("packet info then request reads back as %+v", ci)
 	}
 }
 
@@ -296,10 +330,93 @@ func FuzzParseCmsgs(f *testing.F) {
 	f.Add(cmsg(nil, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW, ts))
 	f.Add(cmsg(cmsg(nil, unix.IPPROTO_IP, unix.IP_PKTINFO, make([]byte, 12)), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_OLD, ts[:8]))
 	f.Add(cmsg(nil, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, make([]byte, 20)))
+	f.Add(cmsg(cmsg(nil, unix.SOL_SOCKET, unix.SO_TIMESTAMPING_NEW, make([]byte, 48)), unix.IPPROTO_IP, unix.IP_RECVERR, make([]byte, 32)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ci := ParseCmsgs(b)
 		if ci.DstKnown && !ci.Dst.IsValid() {
 			t.Fatal("destination known but invalid")
 		}
 	})
+}
+
+// TestTxTimestampsLoopback sends a batch with transmit timestamps on and
+// reads them back from the error queue: one per datagram, numbered in
+// order from 0, each stamped between the send's start and end; received
+// datagrams still carry their receive stamps.
+func TestTxTimestampsLoopback(t *testing.T) {
+	fds, addrs := loopbackPair(t)
+	_, rxErr := EnableRxTimestamps(fds[1])
+	if rxErr != nil {
+		t.Logf("no kernel receive timestamps here (qemu-user?): %v", rxErr)
+	}
+	if err := EnableTxTimestamps(fds[1]); err != nil {
+		// qemu-user passes no SO_TIMESTAMPING: then there is nothing to
+		// read back, and the queue must say so rather than hang.
+		t.Logf("no kernel transmit timestamps here (qemu-user?), not checked: %v", err)
+		errq := NewBatch(4, 1, ErrOOBLen, false)
+		errq.ResetRecv(4)
+		if k, e := RecvErrQueue(fds[1], errq.Msgs); e != unix.EAGAIN || k != 0 {
+			t.Errorf("error queue without stamps: %d, %v, want EAGAIN", k, e)
+		}
+		return
+	}
+	peer, _ := SockaddrFromAddrPort(addrs[0])
+	if err := unix.Connect(fds[1], peer); err != nil {
+		t.Fatal(err)
+	}
+	// Five datagrams a round, the third without a stamp request: four
+	// stamps, numbered on from the last round's.
+	const n = 5
+	out := NewBatch(n, 48, SendOOBLen, false)
+	for i := range n {
+		out.SetControl(i, 0)
+		if i != 2 {
+			out.SetControl(i, PutTxStampRequest(out.OOB(i)))
+		}
+	}
+	errq := NewBatch(2*n, 1, ErrOOBLen, false)
+	for round := range 2 {
+		before := time.Now()
+		if k, e := SendMmsg(fds[1], out.Msgs, 0); e != 0 || k != n {
+			t.Fatalf("sendmmsg: %d, %v", k, e)
+		}
+		after := time.Now()
+		errq.ResetRecv(len(errq.Msgs))
+		k, e := RecvErrQueue(fds[1], errq.Msgs)
+		if e != 0 || k != n-1 {
+			t.Fatalf("round %d: error queue gave %d, %v; want %d stamps", round, k, e, n-1)
+		}
+		for i := range k {
+			cm := ParseCmsgs(errq.Control(i))
+			if want := uint32(round*(n-1) + i); !cm.TxIDKnown || cm.TxID != want {
+				t.Errorf("round %d stamp %d: id %d (known %v), want %d", round, i, cm.TxID, cm.TxIDKnown, want)
+			}
+			if !cm.StampKnown || cm.TxStamp().Before(before) || cm.TxStamp().After(after) {
+				t.Errorf("round %d stamp %d: %v (known %v) not in [%v, %v]", round, i, cm.TxStamp(), cm.StampKnown, before, after)
+			}
+		}
+		if k, e := RecvErrQueue(fds[1], errq.Msgs); e != unix.EAGAIN || k != 0 {
+			t.Errorf("drained error queue: %d, %v, want EAGAIN", k, e)
+		}
+	}
+	// Received datagrams still carry their receive stamp and packet info
+	// next to the SCM_TIMESTAMPING copy, within RecvOOBLen.
+	if err := EnablePktinfo(fds[1], false); err != nil {
+		t.Fatal(err)
+	}
+	self, _ := SockaddrFromAddrPort(addrs[1])
+	if err := unix.Sendto(fds[0], []byte("x"), 0, self); err != nil {
+		t.Fatal(err)
+	}
+	in := NewBatch(1, 16, RecvOOBLen, true)
+	in.ResetRecv(1)
+	if k, e := RecvMmsg(fds[1], in.Msgs, 0); e != 0 || k != 1 {
+		t.Fatalf("recvmmsg: %d, %v", k, e)
+	}
+	if in.Msgs[0].Hdr.Flags&unix.MSG_CTRUNC != 0 {
+		t.Errorf("control messages truncated in %d octets", RecvOOBLen)
+	}
+	if cm := ParseCmsgs(in.Control(0)); rxErr == nil && !cm.RxKnown || !cm.DstKnown || cm.TxIDKnown {
+		t.Errorf("received datagram: %+v", cm)
+	}
 }

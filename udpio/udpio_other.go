@@ -11,3 +11,7 @@ func EnablePktinfo(fd int, ipv6 bool) error { return ErrUnsupported }
 
 // ParseCmsgs finds nothing: no control message is understood off Linux.
 func ParseCmsgs(b []byte) Cmsgs { return Cmsgs{} }
+
+// EnableTxTimestamps fails with ErrUnsupported: kernel transmit timestamps
+// need Linux.
+func EnableTxTimestamps(fd int) error { return ErrUnsupported }

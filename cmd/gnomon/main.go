@@ -130,6 +130,7 @@ type runFlags struct {
 	// simOutageAfter and simOutageFor lose the simulated antenna
 	// (--sim-gps-outage-after, --sim-gps-outage-for).
 	simOutageAfter, simOutageFor time.Duration
+	simHost                      bool // --sim-serve-host-clock (simhost.go)
 	// over are the flags that override the config file (or, with --sim,
 	// the simulation's defaults).
 	over config.Overrides
@@ -143,6 +144,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	fs.DurationVar(&f.simGPSError, "sim-gps-error", 0, "with --sim: the simulated receiver's time is off by this `duration` from the start (a spoof or a wrong date, e.g. 105192h for 2038)")
 	fs.DurationVar(&f.simOutageAfter, "sim-gps-outage-after", 0, "with --sim: the simulated antenna is lost after this `duration` (no pulses, no sentences)")
 	fs.DurationVar(&f.simOutageFor, "sim-gps-outage-for", 0, "with --sim-gps-outage-after: the antenna comes back after this `duration` (0: never)")
+	fs.BoolVar(&f.simHost, "sim-serve-host-clock", false, simHostUsage)
 	fs.StringVar(&f.config, "config", "", "TOML configuration `file` for real hardware")
 	fs.Var((*listFlag)(&f.over.Upstreams), "upstream", "upstream NTP server `HOST:PORT [iburst] [prefer] [minpoll N] [maxpoll N]` beside the GPS (repeatable; added to the config's ntp.servers)")
 	fs.DurationVar(&f.over.RefclockHoldover, "refclock-holdover", 0, "how long to hold over on a lost GPS before the upstreams take over (overrides ntp.refclock_holdover; default 1h)")

@@ -110,7 +110,7 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		upstreams: ups,
 		log:       log,
 		clock:     clk,
-		timeSrc:   simTime{clk},
+		timeSrc:   simTimeSource(f, clk),
 		discCfg:   dcfg,
 		srvCfg:    cfg.ServerConfig(),
 		driftPath: cfg.Discipline.DriftFile,

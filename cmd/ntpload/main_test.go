@@ -95,6 +95,12 @@ func TestSummary(t *testing.T) {
 		mk("chronyd", "closed", 0, 170000, 0, 0.97, 0, 0),
 		mk("gnomon", "closed", 0, 255000, 0, 0.99, 0, 0),
 	}
+	// Transmit-stamp lags: measured for both servers at 100k, for gnomon at 200k.
+	for i, lag := range []time.Duration{3000, 400, 0, 900} {
+		if lag != 0 {
+			lines[i].LagP50, lines[i].LagP99, lines[i].LagMax, lines[i].LagCount = lag/2, lag, 2*lag, 1000
+		}
+	}
 	var out bytes.Buffer
 	if err := writeSummary(lines, &out); err != nil {
 		t.Fatal(err)
@@ -105,7 +111,11 @@ func TestSummary(t *testing.T) {
 		"chronyd             99500", // chronyd's best is the 100k step (200k lost 35%)
 		"gnomon             199000",
 		"255000/s",
-		"4.52 µs", // gnomon: 0.9 of a core / 199000 answers/s
+		"4.52 µs",                   // gnomon: 0.9 of a core / 199000 answers/s
+		"0.20/0.40/0.80",            // gnomon's lag at 100k, µs
+		"-                       |", // chronyd's lag at 200k: not measured
+		"Transmit-stamp lag of gnomon, worst p99 at <1% loss up to 100000/s: 0.40 µs", // up to chronyd's best only
+		"Transmit-stamp lag of chronyd, worst p99 at <1% loss up to 100000/s: 3.00 µs",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
@@ -118,7 +128,7 @@ func TestSummary(t *testing.T) {
 	lines[3].SentPerS = 150000 // the generator fell behind at 200k
 	out.Reset()
 	_ = writeSummary(lines, &out)
-	if !strings.Contains(out.String(), "gnomon sent 7 kiss-o'-death") || !strings.Contains(out.String(), "%!\n") ||
+	if !strings.Contains(out.String(), "gnomon sent 7 kiss-o'-death") || !strings.Contains(out.String(), "%! 0.45/0.90/1.80") ||
 		!strings.Contains(out.String(), "measures the generator") {
 		t.Errorf("no rate-limit note:\n%s", out.String())
 	}

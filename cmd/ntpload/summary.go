@@ -94,6 +94,34 @@ func summaries(lines []Line) []*serverSummary {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }
 
+func us(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/1e3) }
+
+// lagCell is a step's transmit-stamp lag, p50/p99/max in µs ("-" if not
+// measured).
+func lagCell(l *Line) string {
+	if l.LagCount == 0 {
+		return "-"
+	}
+	return us(l.LagP50) + "/" + us(l.LagP99) + "/" + us(l.LagMax)
+}
+
+// worstLagP99 is the largest lag p99 of s's steps at offered rates up to
+// upTo (0: every step) that lost under 1%, and the rate it was at.
+func worstLagP99(s *serverSummary, upTo float64) (time.Duration, float64, bool) {
+	var worst time.Duration
+	var at float64
+	found := false
+	for r, l := range s.steps {
+		if upTo > 0 && r > upTo || l.Loss >= maxLoss || l.LagCount == 0 {
+			continue
+		}
+		if !found || l.LagP99 > worst {
+			worst, at, found = l.LagP99, r, true
+		}
+	}
+	return worst, at, found
+}
+
 // cpuPerAnswer is the server's CPU time per answer in µs (0 if unknown).
 func cpuPerAnswer(l *Line) float64 {
 	if l == nil || l.AnsPerS <= 0 || l.ServerCPU <= 0 {
@@ -119,10 +147,10 @@ func writeSummary(lines []Line, w io.Writer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 
 	limited := false
-	p("Per offered rate (answers/s, loss, p50/p99, server CPU):\n")
+	p("Per offered rate (answers/s, loss, p50/p99 latency, server CPU, transmit-stamp lag p50/p99/max in µs):\n")
 	p("%10s", "offered/s")
 	for _, s := range ss {
-		p(" | %-52s", s.name)
+		p(" | %-76s", s.name)
 	}
 	p("\n")
 	for _, r := range rates {
@@ -130,7 +158,7 @@ func writeSummary(lines []Line, w io.Writer) error {
 		for _, s := range ss {
 			l, ok := s.steps[r]
 			if !ok {
-				p(" | %-52s", "-")
+				p(" | %-76s", "-")
 				continue
 			}
 			mark := ' '
@@ -138,7 +166,7 @@ func writeSummary(lines []Line, w io.Writer) error {
 				mark = '!'
 				limited = true
 			}
-			p(" | %8.0f/s %6.2f%% %9s/%9s %5.1f%%%c", l.AnsPerS, 100*l.Loss, ms(l.P50), ms(l.P99), 100*l.ServerCPU, mark)
+			p(" | %8.0f/s %6.2f%% %9s/%9s %5.1f%%%c %-23s", l.AnsPerS, 100*l.Loss, ms(l.P50), ms(l.P99), 100*l.ServerCPU, mark, lagCell(&l))
 		}
 		p("\n")
 	}
@@ -189,6 +217,15 @@ func writeSummary(lines []Line, w io.Writer) error {
 			}
 		}
 		p("\n")
+		upTo := 0.0
+		if b.best != nil {
+			upTo = b.best.Offered
+		}
+		for _, x := range []*serverSummary{a, b} {
+			if w, at, ok := worstLagP99(x, upTo); ok {
+				p("Transmit-stamp lag of %s, worst p99 at <1%% loss up to %.0f/s: %s µs (at %.0f/s)\n", x.name, upTo, us(w), at)
+			}
+		}
 		if kod := totalKoD(a); kod > 0 {
 			p("NOTE: %s sent %d kiss-o'-death replies: its rate limiting was on during the benchmark.\n", a.name, kod)
 		}

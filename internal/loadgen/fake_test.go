@@ -21,6 +21,7 @@ type fakeServer struct {
 	dropEvery uint64
 	extra     int // bytes appended to every reply
 	garbage   bool
+	stale     time.Duration // transmit timestamps this far in the past
 	n         atomic.Uint64
 	srcPorts  sync.Map
 	wg        sync.WaitGroup
@@ -71,7 +72,7 @@ func (f *fakeServer) serve() {
 		}
 		h := ntp.Header{
 			Version: 4, Mode: ntp.ModeServer, Stratum: uint8(f.stratum.Load()), RefID: ntp.RefIDPPS,
-			OriginTime: req.TransmitTime, TransmitTime: ntp.Time(time.Now().UnixNano()),
+			OriginTime: req.TransmitTime, TransmitTime: ntp.FromTime(time.Now().Add(-f.stale)),
 		}
 		if f.kodEvery > 0 && k%f.kodEvery == 0 {
 			h.Leap, h.Stratum, h.RefID = 3, 0, ntp.KissRate

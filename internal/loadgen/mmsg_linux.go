@@ -16,6 +16,18 @@ type batch = udpio.Batch
 
 func newBatch(n, size int) *batch { return udpio.NewBatch(n, size, 0, false) }
 
+// newRecvBatch is a batch for receiving with control messages (the
+// kernel's receive stamps).
+func newRecvBatch(n, size int) *batch { return udpio.NewBatch(n, size, udpio.RecvOOBLen, false) }
+
+// enableRxStamps asks for kernel receive stamps on u (for the
+// transmit-stamp lag); without them the lag is not measured.
+func enableRxStamps(u *net.UDPConn) {
+	if rc, err := u.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { _, _ = udpio.EnableRxTimestamps(int(fd)) })
+	}
+}
+
 // sock is one connected client socket.
 type sock struct {
 	u  *net.UDPConn
@@ -39,6 +51,7 @@ func newSock(u *net.UDPConn) (*sock, error) {
 // recvmmsg on the raw descriptor, for the open loop's single goroutine,
 // which polls instead of parking in the netpoller.
 func (s *sock) recvNow(b *batch) (int, error) {
+	b.ResetRecv(len(b.Msgs))
 	n, e := udpio.RecvMmsg(s.fd, b.Msgs, unix.MSG_DONTWAIT)
 	if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
 		return 0, nil
@@ -106,6 +119,7 @@ func (s *sock) recv(b *batch, wait bool) (int, error) {
 	var n int
 	var errno error
 	err := s.rc.Read(func(fd uintptr) bool {
+		b.ResetRecv(len(b.Msgs))
 		r, e := udpio.RecvMmsg(int(fd), b.Msgs, unix.MSG_DONTWAIT)
 		if e != 0 {
 			errno = e

@@ -38,3 +38,9 @@ func newPoller(cs []*sock) (*poller, error) { return nil, errUnsupported }
 func (p *poller) ready(msec int, f func(i int)) error { return errUnsupported }
 
 func (p *poller) close() {}
+
+func newRecvBatch(n, size int) *batch { return newBatch(n, size) }
+
+func enableRxStamps(u *net.UDPConn) {}
+
+func (b *batch) Control(i int) []byte { return nil }

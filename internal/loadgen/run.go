@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/ntp"
+	"github.com/gnomon-ntp/gnomon/udpio"
 )
 
 // Config sets up a run. Every run is bounded by Duration and MaxCount.
@@ -124,6 +125,19 @@ type Result struct {
 	P50        time.Duration `json:"p50_ns"`
 	P99        time.Duration `json:"p99_ns"`
 	Max        time.Duration `json:"max_ns"`
+	// LagP50, LagP99 and LagMax are the transmit-stamp lag of the answers:
+	// the generator's kernel receive stamp of each reply minus the transmit
+	// timestamp the reply carries. On loopback a reply is received inside
+	// the server's send, so this is how much later than its transmit
+	// timestamp says the reply left (plus the server's clock offset from
+	// this machine's, zero for a server on the system clock). Lag below 0
+	// counts as 0 here; LagMin is the smallest, signed. LagCount is how
+	// many replies had a kernel receive stamp (0: no lag measured).
+	LagP50   time.Duration `json:"lag_p50_ns"`
+	LagP99   time.Duration `json:"lag_p99_ns"`
+	LagMax   time.Duration `json:"lag_max_ns"`
+	LagMin   time.Duration `json:"lag_min_ns"`
+	LagCount uint64        `json:"lag_count"`
 	// Stratum, Leap and RefID are from the last answer (not KoD).
 	Stratum uint8  `json:"stratum"`
 	Leap    uint8  `json:"leap"`
@@ -134,6 +148,8 @@ type Result struct {
 type stats struct {
 	answered, kod, kodRate, unknown, dup, bad, recvErr uint64
 	hist                                               Histogram
+	lag                                                Histogram // transmit-stamp lag, see Result.LagP50
+	lagMin                                             time.Duration
 	last                                               Response
 	haveLast                                           bool
 }
@@ -147,14 +163,31 @@ func (s *stats) merge(o *stats) {
 	s.bad += o.bad
 	s.recvErr += o.recvErr
 	s.hist.Merge(&o.hist)
+	if o.lag.Count() > 0 && (s.lag.Count() == 0 || o.lagMin < s.lagMin) {
+		s.lagMin = o.lagMin
+	}
+	s.lag.Merge(&o.lag)
 	if o.haveLast {
 		s.last, s.haveLast = o.last, true
 	}
 }
 
+// handleSlot tallies slot k of in, a batch received with control
+// messages: the reply and, if the kernel stamped its arrival, its
+// transmit-stamp lag.
+func (s *stats) handleSlot(m *Matcher, in *batch, k int, at time.Duration) bool {
+	cm := udpio.ParseCmsgs(in.Control(k))
+	var rx time.Time
+	if cm.RxKnown {
+		rx = cm.RxTime()
+	}
+	return s.handle(m, in.Data(k), at, rx)
+}
+
 // handle tallies one received datagram and reports whether it answered a
-// request of this run (an answer or a KoD).
-func (s *stats) handle(m *Matcher, b []byte, at time.Duration) bool {
+// request of this run (an answer or a KoD); rx is the kernel's receive
+// stamp of it (zero: none), for the transmit-stamp lag.
+func (s *stats) handle(m *Matcher, b []byte, at time.Duration, rx time.Time) bool {
 	var r Response
 	if err := ParseResponse(b, &r); err != nil {
 		s.bad++
@@ -178,6 +211,13 @@ func (s *stats) handle(m *Matcher, b []byte, at time.Duration) bool {
 	}
 	s.answered++
 	s.hist.Record(lat)
+	if !rx.IsZero() {
+		lag := rx.Sub(r.TransmitTime.TimeNear(rx))
+		if s.lag.Count() == 0 || lag < s.lagMin {
+			s.lagMin = lag
+		}
+		s.lag.Record(lag)
+	}
 	s.last, s.haveLast = r, true
 	return true
 }
@@ -206,6 +246,7 @@ func dial(c Config) ([]*sock, error) {
 		if c.RecvBuf > 0 {
 			setRecvBuf(u, c.RecvBuf)
 		}
+		enableRxStamps(u)
 		s, err := newSock(u)
 		if err != nil {
 			_ = u.Close()
@@ -273,7 +314,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	defer poll.close()
 	m := NewMatcher(ntpSecondsNow(), total)
 	out := newBatch(c.Batch, ntp.HeaderLen)
-	in := newBatch(c.Batch, recvSize)
+	in := newRecvBatch(c.Batch, recvSize)
 	var s stats
 	var sent, sendErrs uint64
 	seq, next := 0, 0
@@ -289,7 +330,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			}
 			at := time.Since(start)
 			for k := range n {
-				s.handle(m, in.Data(k), at)
+				s.handleSlot(m, in, k, at)
 			}
 			if n < len(in.Msgs) {
 				return
@@ -369,7 +410,7 @@ func Ceiling(ctx context.Context, c Config) (Result, error) {
 			defer wg.Done()
 			cl := &loop{s: cs[i], m: m, start: start, seqs: &seqs, sent: &sent, errs: &sendErrs,
 				window: c.Window, out: newBatch(c.Batch, ntp.HeaderLen)}
-			cl.run(ctx, end, c.Timeout, newBatch(c.Batch, recvSize), &all[i])
+			cl.run(ctx, end, c.Timeout, newRecvBatch(c.Batch, recvSize), &all[i])
 		}()
 	}
 	wg.Wait()
@@ -437,7 +478,7 @@ func (l *loop) run(ctx context.Context, end time.Time, timeout time.Duration, in
 		n, err := l.s.recv(in, true)
 		at := time.Since(l.start)
 		for i := range n {
-			if s.handle(l.m, in.Data(i), at) {
+			if s.handleSlot(l.m, in, i, at) {
 				inflight--
 			}
 		}
@@ -468,6 +509,8 @@ func result(mode string, offered float64, d time.Duration, sent, sendErrs uint64
 		Unknown: s.unknown, Duplicate: s.dup, Bad: s.bad,
 		SendErrors: sendErrs, RecvErrors: s.recvErr,
 		P50: s.hist.Quantile(0.50), P99: s.hist.Quantile(0.99), Max: s.hist.Max(),
+		LagP50: s.lag.Quantile(0.50), LagP99: s.lag.Quantile(0.99), LagMax: s.lag.Max(),
+		LagMin: s.lagMin, LagCount: s.lag.Count(),
 	}
 	if sent > 0 {
 		r.Loss = float64(int64(sent)-int64(s.answered)-int64(s.kod)) / float64(sent)

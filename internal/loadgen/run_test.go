@@ -3,9 +3,12 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/udpio"
 )
 
 func testConfig(f *fakeServer) Config {
@@ -54,6 +57,56 @@ func TestRunCountsAnswersKoDAndLoss(t *testing.T) {
 	if got := f.ports(); got != c.Sockets {
 		t.Errorf("server saw %d source ports, want %d", got, c.Sockets)
 	}
+}
+
+// TestRunTransmitStampLag: a server whose transmit timestamps are a
+// second stale shows a lag of a second (plus the send itself) at every
+// quantile, measured on every answer the kernel stamped.
+func TestRunTransmitStampLag(t *testing.T) {
+	f := startFake(t, 0, 0, func(f *fakeServer) { f.stale = time.Second })
+	c := testConfig(f)
+	c.Duration = 100 * time.Millisecond
+	r, err := Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !kernelRxStamps(t) {
+		// qemu-user: no kernel receive stamps, so no lag is claimed.
+		if r.LagCount != 0 {
+			t.Fatalf("lag measured on %d answers without kernel stamps", r.LagCount)
+		}
+		return
+	}
+	if r.Answered == 0 || r.LagCount != r.Answered {
+		t.Fatalf("lag measured on %d of %d answers", r.LagCount, r.Answered)
+	}
+	if r.LagMin < time.Second || r.LagP50 < r.LagMin || r.LagP99 < r.LagP50 || r.LagMax < r.LagP99 || r.LagMax > 2*time.Second {
+		t.Errorf("lag min %s p50 %s p99 %s max %s, want all just over 1s", r.LagMin, r.LagP50, r.LagP99, r.LagMax)
+	}
+	cr, err := Ceiling(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.LagCount != cr.Answered || cr.LagMin < time.Second {
+		t.Errorf("closed loop: lag on %d of %d answers, min %s", cr.LagCount, cr.Answered, cr.LagMin)
+	}
+}
+
+// kernelRxStamps reports whether this kernel gives UDP sockets receive
+// timestamps (qemu-user does not).
+func kernelRxStamps(t *testing.T) bool {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	_ = rc.Control(func(fd uintptr) { _, serr = udpio.EnableRxTimestamps(int(fd)) })
+	return serr == nil
 }
 
 func TestRunSourcePorts(t *testing.T) {

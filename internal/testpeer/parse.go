@@ -49,3 +49,25 @@ func ParseChronydQ(out string) (offsetS float64, ok bool) {
 	v, err := strconv.ParseFloat(m[1], 64)
 	return v, err == nil
 }
+
+// ChronyMeasurements counts the lines of a chronyd measurements.log
+// (`log measurements`) by the mode its MTxRx column names: basic ("4B K K")
+// or interleaved ("4I K K").
+type ChronyMeasurements struct {
+	Basic, Interleaved int
+}
+
+var chronyMeasurement = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ .* (\d)([BI]) [DKH] [DKH]\s*$`)
+
+// ParseChronyMeasurements reads a chronyd measurements.log.
+func ParseChronyMeasurements(log string) ChronyMeasurements {
+	var m ChronyMeasurements
+	for _, l := range chronyMeasurement.FindAllStringSubmatch(log, -1) {
+		if l[2] == "I" {
+			m.Interleaved++
+		} else {
+			m.Basic++
+		}
+	}
+	return m
+}

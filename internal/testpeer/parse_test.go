@@ -24,3 +24,19 @@ func TestParseChronydQ(t *testing.T) {
 		t.Fatal("no measurement parsed as one")
 	}
 }
+
+func TestParseChronyMeasurements(t *testing.T) {
+	log := `========================================================================================================================================
+   Date (UTC) Time     IP Address   L St 123 567 ABCD  LP RP Score    Offset  Peer del. Peer disp.  Root del. Root disp. Refid     MTxRx
+========================================================================================================================================
+2026-12-02 00:07:06 127.0.0.1       N  1 111 111 1111  -4  0 1.00 -4.314e-06  1.751e-05  1.249e-06  0.000e+00  1.526e-05 50505300 4B K K
+2026-12-02 00:07:06 127.0.0.1       N  1 111 111 0111  -4 -4 0.83  2.718e-06  2.920e-06  1.272e-04  0.000e+00  1.526e-05 50505300 4I K K
+2026-12-02 00:07:06 127.0.0.1       N  1 111 111 1111  -4 -4 0.00  2.599e-06  3.157e-06  1.373e-06  0.000e+00  1.526e-05 50505300 4I K D
+`
+	if m := ParseChronyMeasurements(log); m != (ChronyMeasurements{Basic: 1, Interleaved: 2}) {
+		t.Fatalf("parsed %+v", m)
+	}
+	if m := ParseChronyMeasurements("no measurements\n"); m != (ChronyMeasurements{}) {
+		t.Fatalf("parsed %+v from nothing", m)
+	}
+}
