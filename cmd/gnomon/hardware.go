@@ -121,11 +121,18 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		driftPath:   cfg.Discipline.DriftFile,
 		ref:         refDev,
 		afterListen: func() error { return dev.drop(log, userName, uid, gid) },
-		statusLevel: slog.LevelDebug,
-		statusEvery: time.Minute,
+		statusLevel: slog.LevelInfo,
+		statusEvery: hardwareStatusEvery,
+		views:       f.views,
+		socketGID:   gid,
+		hasPPS:      src != nil,
 	}
 	return a.run(ctx)
 }
+
+// hardwareStatusEvery is the periodic status line's interval on a Pi (a
+// line also follows every change of state).
+const hardwareStatusEvery = 5 * time.Minute
 
 // lookupIDs resolves userName (and groupName, or else the user's primary
 // group) to numeric ids.

@@ -65,6 +65,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "status":
+		return statusCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "gnomon", versionString())
 		return 0
@@ -123,7 +125,8 @@ type runFlags struct {
 	simGPSError time.Duration
 	// over are the flags that override the config file (or, with --sim,
 	// the simulation's defaults).
-	over config.Overrides
+	over  config.Overrides
+	views viewFlags
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
@@ -140,6 +143,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	})
 	fs.StringVar(&f.over.LogLevel, "log-level", "", "debug, info, warn or error (overrides system.log_level)")
 	fs.BoolVar(&f.over.NoRateLimit, "no-rate-limit", false, "answer every request: turn per-client rate limiting off (benchmarks; overrides server.rate_interval)")
+	addViewFlags(fs, &f.views)
 	fs.StringVar(&f.over.User, "user", "", "`user` to switch to after opening devices and sockets (overrides system.user)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
