@@ -260,6 +260,7 @@ func FuzzParseLine(f *testing.F) {
 		mtkVTG, mtkColdRMC, mtkColdGGA, noTimeRMC, rolloverRMC, leapRMC, fracRMC, "\xb5b\x01" + ubxRMC} {
 		f.Add(s, ubxGGA)
 	}
+	f.Add(withSum("GPGSV,1,1,02,05,95,400,12,07,-3,-1,999"), ubxRMC)
 	rx := time.Date(2026, 11, 25, 8, 35, 59, 300e6, time.UTC)
 	f.Fuzz(func(t *testing.T, a, b string) {
 		p := NewParser(NMEAConfig{})
@@ -273,6 +274,14 @@ func FuzzParseLine(f *testing.F) {
 			}
 			if m.Fix != 0 && m.Fix != 2 && m.Fix != 3 {
 				t.Errorf("Fix %d", m.Fix)
+			}
+			if m.InView != len(m.Sky) || m.InView > 8*maxSatsPerTalker {
+				t.Errorf("InView %d, sky of %d", m.InView, len(m.Sky))
+			}
+			for _, s := range m.Sky {
+				if s.ElevationDeg < 0 || s.ElevationDeg > 90 || s.AzimuthDeg < 0 || s.AzimuthDeg > 359 || s.SNRdB < 0 || s.PRN <= 0 {
+					t.Errorf("satellite %+v out of range", s)
+				}
 			}
 		}
 	})

@@ -49,6 +49,9 @@ type appliance struct {
 	sim       bool
 	socketGID int
 	hasPPS    bool
+	// probeBaud tries the other baud rates when the port carries only
+	// noise (nil: none).
+	probeBaud func(ctx context.Context) (int, error)
 
 	// snapshot returns the whole state once run has wired the parts (nil
 	// before).

@@ -18,6 +18,7 @@ import (
 	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/server"
+	"github.com/gnomon-ntp/gnomon/views/serve"
 )
 
 // runHardware runs the appliance on a Raspberry Pi's GPS hat as the
@@ -126,6 +127,16 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		views:       f.views,
 		socketGID:   gid,
 		hasPPS:      src != nil,
+		probeBaud: func(ctx context.Context) (int, error) {
+			open := func(baud int) (io.ReadCloser, error) { return dev.openSerial(hat.SerialPath, baud) }
+			b, err := serve.ProbeBaud(ctx, open, serve.ProbeBauds, hat.Baud, probeListen)
+			// The port's speed is the terminal's, shared with the
+			// refclock's descriptor: set it back.
+			if r, e := open(hat.Baud); e == nil {
+				r.Close()
+			}
+			return b, err
+		},
 	}
 	return a.run(ctx)
 }
@@ -133,6 +144,10 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 // hardwareStatusEvery is the periodic status line's interval on a Pi (a
 // line also follows every change of state).
 const hardwareStatusEvery = 5 * time.Minute
+
+// probeListen is how long the baud probe listens at each rate: a receiver
+// sends a burst every second.
+const probeListen = 3 * time.Second
 
 // lookupIDs resolves userName (and groupName, or else the user's primary
 // group) to numeric ids.

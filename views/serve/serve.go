@@ -40,6 +40,10 @@ type Config struct {
 	StatusLevel slog.Level
 	// StatusExtra adds attributes to the status line (nil: none).
 	StatusExtra func() []any
+	// ProbeBaud, when the port carries bytes but no sentence, tries the
+	// other baud rates and returns the one that decodes (0: none); nil:
+	// no probe.
+	ProbeBaud func(ctx context.Context) (int, error)
 }
 
 // New returns the Views over snapshot; log may be nil.
@@ -107,6 +111,9 @@ func (v *Views) Run(ctx context.Context, cfg Config) error {
 		lastSynced, lastLocked = snap.Sync.Synced, rc.Locked
 		for _, e := range evs {
 			v.logEvent(ctx, e, snap, rc)
+			if e.Raised && e.Fault == views.FaultNoSentences && cfg.ProbeBaud != nil {
+				go v.probe(ctx, cfg.ProbeBaud)
+			}
 		}
 		now := time.Now()
 		switch {
@@ -117,6 +124,18 @@ func (v *Views) Run(ctx context.Context, cfg Config) error {
 			v.statusLine(ctx, cfg.StatusLevel, snap, cfg.StatusExtra)
 			lastLine = now
 		}
+	}
+}
+
+// probe runs the baud probe and logs what it found.
+func (v *Views) probe(ctx context.Context, probe func(ctx context.Context) (int, error)) {
+	b, err := probe(ctx)
+	switch {
+	case ctx.Err() != nil:
+	case b > 0:
+		v.log.Warn(fmt.Sprintf("the receiver's sentences decode at %d baud: set board.baud = %d", b, b), "fault", views.FaultNoSentences.Name(), "baud", b)
+	default:
+		v.log.Warn("no baud rate decodes the serial port's bytes: check the wiring (TX to RX, common ground) and that the receiver speaks NMEA", "fault", views.FaultNoSentences.Name(), "err", err)
 	}
 }
 
