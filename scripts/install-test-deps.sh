@@ -25,6 +25,8 @@ command -v ntpdate >/dev/null || need_apt+=(ntpsec-ntpdate)
 # from elsewhere.
 dpkg -s python3-ntp >/dev/null 2>&1 || need_apt+=(python3-ntp)
 command -v qemu-arm-static >/dev/null || need_apt+=(qemu-user-static)
+# The status page's test loads it in headless Chromium.
+command -v chromium >/dev/null || need_apt+=(chromium)
 # chronyd's shared libraries (it is unpacked, so apt does not pull them in).
 for lib in libcap2 libedit2 libgnutls30 libnettle8 libseccomp2 libbsd0 libssl3; do
   dpkg -s "$lib" >/dev/null 2>&1 || need_apt+=("$lib")
