@@ -147,3 +147,23 @@ func TestWriteText(t *testing.T) {
 		}
 	}
 }
+
+// TestPulseMonitor: intervals, a missed pulse and the RMS jitter.
+func TestPulseMonitor(t *testing.T) {
+	var p PulseMonitor
+	edges := []time.Duration{0, time.Second + 2*time.Microsecond, 2*time.Second - 2*time.Microsecond, 4 * time.Second}
+	var got []PulseReport
+	for _, e := range edges {
+		got = append(got, p.Add(t0.Add(e)))
+	}
+	if got[0].Interval != 0 || got[0].Jitter != 0 {
+		t.Errorf("first edge %+v", got[0])
+	}
+	if got[1].Error != 2*time.Microsecond || got[2].Error != -4*time.Microsecond || got[3].Missed != 1 || got[3].Error != 2*time.Microsecond {
+		t.Errorf("reports %+v", got)
+	}
+	// RMS of 2, -4, 2 µs: sqrt(24/3) = 2.83 µs.
+	if j := got[3].Jitter; (j - 2828*time.Nanosecond).Abs() > 2*time.Nanosecond {
+		t.Errorf("jitter %v", j)
+	}
+}

@@ -67,6 +67,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "status":
 		return statusCmd(args[1:], stdout, stderr)
+	case "gpsmon":
+		return gpsmonCmd(args[1:], stdout, stderr)
+	case "ppsmon":
+		return ppsmonCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "gnomon", versionString())
 		return 0
