@@ -167,3 +167,68 @@ func TestPulseMonitor(t *testing.T) {
 		t.Errorf("jitter %v", j)
 	}
 }
+
+// TestPoolStep: each rule of the pool's scoring.
+func TestPoolStep(t *testing.T) {
+	ok := PoolAnswer{Answered: true, Stratum: 1}
+	with := func(f func(*PoolAnswer)) PoolAnswer { a := ok; f(&a); return a }
+	off := func(d time.Duration) PoolAnswer { return with(func(a *PoolAnswer) { a.Offset = d }) }
+	cases := []struct {
+		name string
+		a    PoolAnswer
+		step float64
+	}{
+		{"good", off(3 * time.Millisecond), 1},
+		{"25 ms exactly", off(-25 * time.Millisecond), 1},
+		{"62.5 ms: halfway down", off(62500 * time.Microsecond), 0.5},
+		{"100 ms", off(100 * time.Millisecond), 0},
+		{"101 ms", off(-101 * time.Millisecond), -2},
+		{"751 ms", off(751 * time.Millisecond), -4},
+		{"3.1 s", off(-3100 * time.Millisecond), -100},
+		{"no answer", PoolAnswer{}, -5},
+		{"RATE", with(func(a *PoolAnswer) { a.Kiss, a.Stratum = "RATE", 0 }), -3.5},
+		{"DENY", with(func(a *PoolAnswer) { a.Kiss, a.Stratum = "DENY", 0 }), -10},
+		{"RSTR", with(func(a *PoolAnswer) { a.Kiss, a.Stratum = "RSTR", 0 }), -10},
+		{"stratum 16", with(func(a *PoolAnswer) { a.Stratum = 16 }), -4},
+		{"stratum 0 without a kiss", with(func(a *PoolAnswer) { a.Stratum = 0 }), -4},
+		{"leap alarm", with(func(a *PoolAnswer) { a.Leap = 3 }), -4},
+		{"stratum 8", with(func(a *PoolAnswer) { a.Stratum = 8 }), -2},
+		{"stratum 7", with(func(a *PoolAnswer) { a.Stratum = 7 }), 1},
+	}
+	for _, c := range cases {
+		step, reason := PoolStep(c.a)
+		if math.Abs(step-c.step) > 1e-9 || reason == "" {
+			t.Errorf("%s: step %v (%s), want %v", c.name, step, reason, c.step)
+		}
+	}
+}
+
+// TestPoolScore: a good server enters DNS (above 10) after 14 checks from
+// 0 and converges on 20; one no-answer costs 5.95 from there.
+func TestPoolScore(t *testing.T) {
+	s, n := 0.0, 0
+	for s <= PoolInDNS {
+		s = PoolScore(s, 1)
+		n++
+	}
+	if n != 14 {
+		t.Errorf("in DNS after %d good checks, want 14", n)
+	}
+	for range 500 {
+		s = PoolScore(s, 1)
+	}
+	if math.Abs(s-PoolMax) > 1e-6 {
+		t.Errorf("converges on %v, want %v", s, PoolMax)
+	}
+	if got := PoolScore(20, -5); math.Abs(got-14) > 1e-9 {
+		t.Errorf("20 then no answer: %v, want 14", got)
+	}
+	if got := PoolScore(-100, -100); got != -100 {
+		t.Errorf("floor: %v", got)
+	}
+	best := PoolBest([]PoolAnswer{{}, {Answered: true, Kiss: "RATE"}, {Answered: true, Stratum: 1, RTT: 3 * time.Millisecond},
+		{Answered: true, Stratum: 1, RTT: time.Millisecond, Offset: 7}})
+	if best.RTT != time.Millisecond || best.Offset != 7 {
+		t.Errorf("best %+v, want the 1 ms round trip", best)
+	}
+}

@@ -71,6 +71,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return gpsmonCmd(args[1:], stdout, stderr)
 	case "ppsmon":
 		return ppsmonCmd(args[1:], stdout, stderr)
+	case "poolcheck":
+		return poolcheckCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "gnomon", versionString())
 		return 0
