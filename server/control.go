@@ -239,30 +239,9 @@ func buildControl(req []byte, snap *status.Snapshot, info *controlInfo, buf []by
 			}
 		}
 	}
-	first := true
-	for i := range vars {
-		if !all && !wanted(query, vars[i].name) {
-			continue
-		}
-		if !first {
-			buf = append(buf, ", "...)
-		}
-		first = false
-		buf = append(buf, vars[i].name...)
-		buf = append(buf, '=')
-		buf = vars[i].value(buf, view)
-	}
-	for i := range named {
-		if all || !wanted(query, named[i].name) {
-			continue
-		}
-		if !first {
-			buf = append(buf, ", "...)
-		}
-		first = false
-		buf = append(buf, named[i].name...)
-		buf = append(buf, '=')
-		buf = named[i].value(buf, view)
+	buf = appendVars(buf, vars, query, all, view)
+	if !all {
+		buf = appendVars(buf, named, query, false, view)
 	}
 	r.data = buf
 	return r, true
@@ -582,6 +561,23 @@ var systemNamedVars = func() []controlVar {
 	}
 	return vars
 }()
+
+// appendVars appends "name=value" for each of vars that query names (every
+// one when list), separated by ", " from what buf holds already.
+func appendVars(buf []byte, vars []controlVar, query []byte, list bool, view ctlView) []byte {
+	for i := range vars {
+		if !list && !wanted(query, vars[i].name) {
+			continue
+		}
+		if len(buf) > 0 {
+			buf = append(buf, ", "...)
+		}
+		buf = append(buf, vars[i].name...)
+		buf = append(buf, '=')
+		buf = vars[i].value(buf, view)
+	}
+	return buf
+}
 
 // refclockAddr is ntpd's pseudo-address of the refclock driver matching
 // the sample kind (127.127.22.0 PPS, 127.127.20.0 NMEA), and refclockName

@@ -90,6 +90,10 @@ func usage(w io.Writer) {
   gnomon run --config FILE        serve NTP from the GPS hat described in FILE
   gnomon run --sim                serve NTP from a simulated GPS hat (never touches the host clock)
   gnomon sim [flags]              run the discipline accuracy scenarios
+  gnomon status [--json]          the running daemon's sources, tracking, receiver and counters
+  gnomon gpsmon --device PATH     decode a GPS receiver's NMEA (bring-up)
+  gnomon ppsmon --device PATH     watch a kernel PPS device's pulses (bring-up)
+  gnomon poolcheck [HOST]         score a server as the NTP pool's monitor does
   gnomon version                  print the version
 Run "gnomon run -h" for the run flags.
 `)

@@ -39,8 +39,8 @@ func checksum(body string) byte {
 	return c
 }
 
-// sentence frames body as "$body*CS\r\n".
-func sentence(body string) string {
+// Sentence frames an NMEA body (without "$" and checksum) as "$body*CS\r\n".
+func Sentence(body string) string {
 	return fmt.Sprintf("$%s*%02X\r\n", body, checksum(body))
 }
 
@@ -62,7 +62,7 @@ func Sentences(sec time.Time) []string {
 		}
 	}
 	gsa += "," + pdop + "," + hdop + "," + vdop
-	out := []string{sentence(rmc), sentence(gga), sentence(gsa)}
+	out := []string{Sentence(rmc), Sentence(gga), Sentence(gsa)}
 	n := (len(sky) + 3) / 4
 	for i := 0; i < n; i++ {
 		gsv := fmt.Sprintf("GPGSV,%d,%d,%02d", n, i+1, len(sky))
@@ -72,7 +72,7 @@ func Sentences(sec time.Time) []string {
 				gsv += fmt.Sprintf("%02d", s[3])
 			}
 		}
-		out = append(out, sentence(gsv))
+		out = append(out, Sentence(gsv))
 	}
 	return out
 }

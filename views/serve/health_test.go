@@ -48,18 +48,10 @@ func (s *syncBuffer) String() string {
 func noFix(sec time.Time) []string {
 	hms, dmy := sec.Format("150405.00"), sec.Format("020106")
 	return []string{
-		nmeaLine("GPRMC," + hms + ",V,,,,,,," + dmy + ",,,N"),
-		nmeaLine("GPGGA," + hms + ",,,,,0,00,99.99,,,,,,"),
-		nmeaLine("GPGSV,1,1,02,05,,,12,07,,,09"),
+		simhat.Sentence("GPRMC," + hms + ",V,,,,,,," + dmy + ",,,N"),
+		simhat.Sentence("GPGGA," + hms + ",,,,,0,00,99.99,,,,,,"),
+		simhat.Sentence("GPGSV,1,1,02,05,,,12,07,,,09"),
 	}
-}
-
-func nmeaLine(body string) string {
-	var x byte
-	for i := 0; i < len(body); i++ {
-		x ^= body[i]
-	}
-	return fmt.Sprintf("$%s*%02X\r\n", body, x)
 }
 
 // TestWiringWarnings runs the real refclock over a pseudo-terminal fed as
