@@ -36,6 +36,9 @@ type Tracking struct {
 	Peer      string `json:"peer"`
 	Stratum   int    `json:"stratum"`
 	Synced    bool   `json:"synced"`
+	// SyncedSince is when the clock last became synchronised (zero while
+	// it is not, or before the views saw it happen).
+	SyncedSince time.Time `json:"synced_since"`
 	// OffsetS is the estimated offset, reference - local.
 	OffsetS float64 `json:"offset_s"`
 	// FreqPPM is the frequency correction in force (positive: the clock

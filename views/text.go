@@ -67,7 +67,11 @@ func WriteText(w io.Writer, r Report) error {
 		line("Last update", "%.1f seconds ago", t.LastUpdateAgoS)
 	}
 	line("Leap status", "%s", strings.ToUpper(t.Leap[:1])+t.Leap[1:])
-	line("Synchronised", "%s", yesNo(t.Synced))
+	if t.Synced && !t.SyncedSince.IsZero() {
+		line("Synchronised", "yes, since %s (%.0f s)", t.SyncedSince.UTC().Format(time.RFC3339), r.Time.Sub(t.SyncedSince).Seconds())
+	} else {
+		line("Synchronised", "%s", yesNo(t.Synced))
+	}
 	if t.Alarm != "" {
 		line("Alarm", "%s", t.Alarm)
 	}

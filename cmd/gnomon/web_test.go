@@ -104,7 +104,7 @@ func TestWebPageInChromium(t *testing.T) {
 	if !strings.Contains(dom, `data-satellites="11"`) {
 		t.Errorf("the sky view does not show the 11 satellites in view")
 	}
-	if !strings.Contains(dom, "synchronised</span>") || !strings.Contains(dom, "<td>*</td><td>GPS</td>") {
+	if !strings.Contains(dom, `class="badge ok">synchronised since `) || !strings.Contains(dom, "<td>*</td><td>GPS</td>") {
 		t.Errorf("state at a glance missing:\n%s", dom)
 	}
 

@@ -24,6 +24,8 @@ type Views struct {
 	mu      sync.Mutex
 	history *views.History
 	health  *views.Health
+	// syncedSince is when the clock last became synchronised.
+	syncedSince time.Time
 }
 
 // Config sets up the Views.
@@ -62,6 +64,9 @@ func (v *Views) Report() views.Report {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	r := views.Build(snap, v.history)
+	if r.Tracking.Synced {
+		r.Tracking.SyncedSince = v.syncedSince
+	}
 	for _, f := range v.health.Active() {
 		r.Warnings = append(r.Warnings, f.Cause())
 	}
@@ -105,6 +110,9 @@ func (v *Views) Run(ctx context.Context, cfg Config) error {
 		v.mu.Lock()
 		v.history.Observe(snap)
 		evs := v.health.Check(snap.Time, rc, snap.Sync)
+		if snap.Sync.Synced && (first || !lastSynced) {
+			v.syncedSince = snap.Time
+		}
 		v.mu.Unlock()
 		changed := len(evs) > 0 || (!first && (snap.Sync.Synced != lastSynced || rc.Locked != lastLocked))
 		first = false

@@ -12,7 +12,12 @@ function text(id, v) { $(id).textContent = v; }
 
 function showReport(r) {
   var t = r.tracking, st = $("state");
-  st.textContent = t.synced ? "synchronised" : "not synchronised";
+  var since = "";
+  if (t.synced && t.synced_since && t.synced_since.indexOf("0001-") !== 0) {
+    var d = new Date(t.synced_since), secs = Math.round((new Date(r.time) - d) / 1000);
+    since = " since " + d.toISOString().slice(11, 19) + " UTC (" + (secs < 3600 ? Math.round(secs / 60) + " min" : (secs / 3600).toFixed(1) + " h") + ")";
+  }
+  st.textContent = (t.synced ? "synchronised" : "not synchronised") + since;
   st.className = "badge " + (t.synced ? "ok" : "bad");
   text("stratum", t.stratum);
   text("refid", t.reference + (t.peer ? " (" + t.peer + ")" : ""));
