@@ -64,6 +64,12 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		return err
 	}
 	cfg.Apply(f.over)
+	if f.views.httpListen == "" {
+		f.views.httpListen = cfg.Views.HTTPListen
+	}
+	if f.views.controlSocket == nil {
+		f.views.controlSocket = cfg.Views.ControlSocket
+	}
 	log := newLogger(stderr, cfg.System.LogLevel)
 	userName := cfg.System.User
 	uid, gid, err := lookupIDs(userName, cfg.System.Group)
