@@ -25,12 +25,21 @@ type GPSLine struct {
 	// SinceSecondS is how far after the local clock's whole second the
 	// sentence ended: with a disciplined clock, the PPS-to-NMEA delay.
 	SinceSecondS float64 `json:"since_second_s"`
+	// PPSDelayS is the measured delay from the last PPS edge to the
+	// sentence's end (gpsmon --pps; omitted without pulses).
+	PPSDelayS *float64 `json:"pps_delay_s,omitempty"`
 }
 
-// NewGPSLine describes m.
-func NewGPSLine(m refclock.TimeMsg) GPSLine {
+// NewGPSLine describes m; lastEdge is the last PPS edge before it (zero:
+// none, or one more than 1.5 s old, which names no second of m).
+func NewGPSLine(m refclock.TimeMsg, lastEdge time.Time) GPSLine {
 	frac := m.Received.Sub(m.Received.Truncate(time.Second))
-	return GPSLine{UTC: m.UTC.UTC().Format(time.RFC3339Nano), Received: m.Received.UTC().Format(time.RFC3339Nano),
+	var delay *float64
+	if d := m.Received.Sub(lastEdge); !lastEdge.IsZero() && d >= 0 && d < 1500*time.Millisecond {
+		s := d.Seconds()
+		delay = &s
+	}
+	return GPSLine{PPSDelayS: delay, UTC: m.UTC.UTC().Format(time.RFC3339Nano), Received: m.Received.UTC().Format(time.RFC3339Nano),
 		Valid: m.Valid, Fix: m.Fix, Sats: m.Sats, InView: m.InView, HDOP: m.HDOP, Sentence: m.Sentence,
 		SinceSecondS: frac.Seconds()}
 }

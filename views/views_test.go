@@ -232,3 +232,20 @@ func TestPoolScore(t *testing.T) {
 		t.Errorf("best %+v, want the 1 ms round trip", best)
 	}
 }
+
+// TestGPSLine: the JSON line's time in RFC 3339 nanoseconds, and the PPS
+// delay only from an edge that can have named the sentence's second.
+func TestGPSLine(t *testing.T) {
+	m := refclock.TimeMsg{UTC: t0, Received: t0.Add(212500 * time.Microsecond), Valid: true, Fix: 3, Sats: 9, Sentence: "RMC"}
+	l := NewGPSLine(m, t0.Add(10*time.Microsecond))
+	if l.UTC != "2026-11-25T08:00:00Z" || l.Received != "2026-11-25T08:00:00.2125Z" || l.PPSDelayS == nil ||
+		math.Abs(*l.PPSDelayS-0.21249) > 1e-9 || math.Abs(l.SinceSecondS-0.2125) > 1e-9 {
+		t.Errorf("line %+v", l)
+	}
+	if l := NewGPSLine(m, t0.Add(-2*time.Second)); l.PPSDelayS != nil {
+		t.Errorf("a 2 s old edge gave a delay %v", *l.PPSDelayS)
+	}
+	if l := NewGPSLine(m, time.Time{}); l.PPSDelayS != nil {
+		t.Errorf("no edge gave a delay")
+	}
+}

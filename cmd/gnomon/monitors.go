@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,8 +49,27 @@ func gpsmonCmd(args []string, stdout, stderr io.Writer) int {
 	baud := fs.Int("baud", 9600, "the receiver's baud `rate`")
 	asJSON := fs.Bool("json", false, "print one JSON object per decoded time message (utc, valid, fix, sats, ...)")
 	count := fs.Int("count", 0, "stop after `n` time messages (0: run until interrupted)")
+	ppsDev := fs.String("pps", "", "kernel PPS device `path` (e.g. /dev/pps0): measure the delay from the pulse to each sentence")
 	if code, ok := parseMonitor(fs, args, stderr, device); !ok {
 		return code
+	}
+	var lastEdge atomic.Int64 // UnixNano of the last PPS edge, 0 before any
+	if *ppsDev != "" {
+		src, err := pps.OpenKernel(*ppsDev, false)
+		if err != nil {
+			fmt.Fprintln(stderr, "gnomon gpsmon:", err)
+			return 1
+		}
+		defer src.Close()
+		go func() {
+			for {
+				e, err := src.Next(context.Background())
+				if err != nil {
+					return
+				}
+				lastEdge.Store(e.Time.UnixNano())
+			}
+		}()
 	}
 	port, err := board.OpenSerial(*device, *baud)
 	if err != nil {
@@ -80,7 +100,11 @@ func gpsmonCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gnomon gpsmon:", err)
 			return 1
 		case m := <-msgs:
-			l := views.NewGPSLine(m)
+			var edge time.Time
+			if ns := lastEdge.Load(); ns != 0 {
+				edge = time.Unix(0, ns)
+			}
+			l := views.NewGPSLine(m, edge)
 			if *asJSON {
 				enc.Encode(l)
 				continue
@@ -90,6 +114,9 @@ func gpsmonCmd(args []string, stdout, stderr io.Writer) int {
 				fix = fmt.Sprintf("%dD", l.Fix)
 			}
 			c := reader.Stats().Snapshot()
+			if l.PPSDelayS != nil {
+				fmt.Fprintf(stdout, "pps to sentence: %.3f s\n", *l.PPSDelayS)
+			}
 			fmt.Fprintf(stdout, "%s %s valid=%v %s sats=%d/%d hdop=%.2f, read %.3f s after the local second; lines %d, checksum errors %d, noise %d\n",
 				l.UTC, l.Sentence, l.Valid, fix, l.Sats, l.InView, l.HDOP, l.SinceSecondS, c.Lines, c.Checksum, c.Noise+c.Overlong)
 		}
