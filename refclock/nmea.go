@@ -3,6 +3,7 @@ package refclock
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -134,6 +135,12 @@ type Parser struct {
 	lastEmitted            time.Time
 	valid                  bool
 	fix, sats              int
+	hdop                   float64
+	// gsv collects the GSV cycle in progress per talker; sky holds the
+	// last complete cycle per talker.
+	gsv, sky map[string][]Satellite
+	allSky   []Satellite
+	inView   int
 }
 
 // NewParser returns a Parser with cfg; zero fields take defaults.
@@ -150,7 +157,7 @@ func NewParser(cfg NMEAConfig) *Parser {
 func (p *Parser) Stats() *NMEAStats { return p.stats }
 
 // usedTypes are the sentence types the parser reads.
-var usedTypes = map[string]bool{"RMC": true, "ZDA": true, "GGA": true, "GNS": true, "GSA": true}
+var usedTypes = map[string]bool{"RMC": true, "ZDA": true, "GGA": true, "GNS": true, "GSA": true, "GSV": true}
 
 // Line parses one line (without its terminator) read completely at local
 // time rx. It returns a TimeMsg when the line is the first dated
@@ -221,6 +228,9 @@ func (p *Parser) Line(line string, rx time.Time) (m TimeMsg, ok bool) {
 			p.fix = 0
 		}
 		return TimeMsg{}, false
+	case nmea.GSV:
+		p.addGSV(talker, v)
+		return TimeMsg{}, false
 	case nmea.RMC:
 		t = v.Time
 		// FAA mode N (not valid) and E (dead reckoning) do not name a
@@ -244,6 +254,7 @@ func (p *Parser) Line(line string, rx time.Time) (m TimeMsg, ok bool) {
 			p.valid = false
 		}
 		p.sats = int(v.NumSatellites)
+		p.hdop = v.HDOP
 	case nmea.GNS:
 		t = v.Time
 		p.valid = false
@@ -259,6 +270,43 @@ func (p *Parser) Line(line string, rx time.Time) (m TimeMsg, ok bool) {
 	}
 	return p.timeMsg(typ, t, date, rx)
 }
+
+// addGSV adds one GSV message to its talker's cycle; the last message of a
+// cycle replaces that talker's sky.
+func (p *Parser) addGSV(talker string, v nmea.GSV) {
+	if p.gsv == nil {
+		p.gsv, p.sky = map[string][]Satellite{}, map[string][]Satellite{}
+	}
+	if v.MessageNumber <= 1 {
+		p.gsv[talker] = p.gsv[talker][:0]
+	}
+	for _, in := range v.Info {
+		if in.SVPRNNumber <= 0 || len(p.gsv[talker]) >= maxSatsPerTalker {
+			continue
+		}
+		p.gsv[talker] = append(p.gsv[talker], Satellite{Talker: talker, PRN: int(in.SVPRNNumber),
+			ElevationDeg: int(min(max(in.Elevation, 0), 90)), AzimuthDeg: int(min(max(in.Azimuth, 0), 359)),
+			SNRdB: int(min(max(in.SNR, 0), 99))})
+	}
+	if v.MessageNumber < v.TotalMessages {
+		return
+	}
+	p.sky[talker] = append([]Satellite(nil), p.gsv[talker]...)
+	talkers := make([]string, 0, len(p.sky))
+	for t := range p.sky {
+		talkers = append(talkers, t)
+	}
+	slices.Sort(talkers)
+	var all []Satellite
+	for _, t := range talkers {
+		all = append(all, p.sky[t]...)
+	}
+	// A fresh slice each time: TimeMsgs already handed out keep theirs.
+	p.allSky, p.inView = all, len(all)
+}
+
+// maxSatsPerTalker bounds a talker's sky against a runaway GSV cycle.
+const maxSatsPerTalker = 64
 
 // parse runs go-nmea, turning a panic on hostile input into an error so a
 // library bug cannot stop the reader.
@@ -337,6 +385,7 @@ func (p *Parser) timeMsg(typ string, t nmea.Time, date civilDate, rx time.Time) 
 	p.stats.TimeMsgs.Add(1)
 	return TimeMsg{
 		UTC: utc, Received: rx, Valid: p.valid, Fix: p.fix, Sats: p.sats,
+		HDOP: p.hdop, InView: p.inView, Sky: p.allSky,
 		LeapSecond: leap, Sentence: typ,
 	}, true
 }

@@ -74,7 +74,7 @@ func TestParserLines(t *testing.T) {
 			lines: []string{mtkGGA, mtkGSA, mtkGSV, mtkRMC, mtkVTG, withSum("GPGGA,194510.000,4042.6142,N,07400.4168,W,1,4,2.34,11.0,M,-34.4,M,,")},
 			want: []want{no, no, no, {ok: true, utc: d(2026, 11, 25, 19, 45, 9), valid: true, fix: 3, sats: 4}, no,
 				{ok: true, utc: d(2026, 11, 25, 19, 45, 10), valid: true, fix: 3, sats: 4}},
-			stats: NMEACounts{NoDate: 1, Unsupported: 2, TimeMsgs: 2},
+			stats: NMEACounts{NoDate: 1, Unsupported: 1, TimeMsgs: 2},
 		},
 		{
 			name:  "MediaTek cold start: status V and quality 0 are invalid",
@@ -194,6 +194,48 @@ func compareCounts(t *testing.T, got, want NMEACounts) {
 	}
 }
 
+// TestParserSky: GGA's HDOP and the satellites of complete GSV cycles
+// (one per talker, summed) ride on the next time message; an incomplete
+// cycle leaves the last complete sky in place.
+func TestParserSky(t *testing.T) {
+	p := NewParser(NMEAConfig{})
+	rx := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	lines := []string{
+		withSum("GPGSV,2,1,05,10,63,137,17,07,61,098,15,05,59,290,20,08,54,157,30"),
+		withSum("GPGSV,2,2,05,13,05,010,"),
+		withSum("GLGSV,1,1,02,65,40,200,33,66,10,300,"),
+		withSum("GPGSV,2,1,05,99,10,010,10"), // a new cycle, not complete
+		withSum("GNRMC,080000.00,A,5128.61200,N,00000.46000,W,0.011,,251126,,,A"),
+		withSum("GNGGA,080001.00,5128.61200,N,00000.46000,W,1,07,0.94,45.3,M,47.0,M,,"),
+		withSum("GNRMC,080002.00,A,5128.61200,N,00000.46000,W,0.011,,251126,,,A"),
+	}
+	var msgs []TimeMsg
+	for _, l := range lines {
+		if m, ok := p.Line(l, rx); ok {
+			msgs = append(msgs, m)
+		}
+	}
+	if len(msgs) != 3 {
+		t.Fatalf("%d time messages, want 3", len(msgs))
+	}
+	m := msgs[0]
+	if m.InView != 7 || len(m.Sky) != 7 {
+		t.Fatalf("in view %d, sky %v, want 7", m.InView, m.Sky)
+	}
+	if s := m.Sky[0]; s != (Satellite{Talker: "GL", PRN: 65, ElevationDeg: 40, AzimuthDeg: 200, SNRdB: 33}) {
+		t.Errorf("first satellite %+v", s)
+	}
+	if s := m.Sky[6]; s != (Satellite{Talker: "GP", PRN: 13, ElevationDeg: 5, AzimuthDeg: 10}) {
+		t.Errorf("last satellite %+v (untracked: SNR 0)", s)
+	}
+	if m.HDOP != 0 || msgs[1].HDOP != 0.94 || msgs[2].HDOP != 0.94 || msgs[1].Sats != 7 {
+		t.Errorf("HDOP %v, %v, %v, sats %d; want 0, 0.94, 0.94, 7", m.HDOP, msgs[1].HDOP, msgs[2].HDOP, msgs[1].Sats)
+	}
+	if p.Stats().Snapshot().Unsupported != 0 {
+		t.Errorf("GSV counted unsupported")
+	}
+}
+
 func TestNMEAConfigValidate(t *testing.T) {
 	tests := []struct {
 		name string
@@ -218,6 +260,7 @@ func FuzzParseLine(f *testing.F) {
 		mtkVTG, mtkColdRMC, mtkColdGGA, noTimeRMC, rolloverRMC, leapRMC, fracRMC, "\xb5b\x01" + ubxRMC} {
 		f.Add(s, ubxGGA)
 	}
+	f.Add(withSum("GPGSV,1,1,02,05,95,400,12,07,-3,-1,999"), ubxRMC)
 	rx := time.Date(2026, 11, 25, 8, 35, 59, 300e6, time.UTC)
 	f.Fuzz(func(t *testing.T, a, b string) {
 		p := NewParser(NMEAConfig{})
@@ -231,6 +274,14 @@ func FuzzParseLine(f *testing.F) {
 			}
 			if m.Fix != 0 && m.Fix != 2 && m.Fix != 3 {
 				t.Errorf("Fix %d", m.Fix)
+			}
+			if m.InView != len(m.Sky) || m.InView > 8*maxSatsPerTalker {
+				t.Errorf("InView %d, sky of %d", m.InView, len(m.Sky))
+			}
+			for _, s := range m.Sky {
+				if s.ElevationDeg < 0 || s.ElevationDeg > 90 || s.AzimuthDeg < 0 || s.AzimuthDeg > 359 || s.SNRdB < 0 || s.PRN <= 0 {
+					t.Errorf("satellite %+v out of range", s)
+				}
 			}
 		}
 	})

@@ -193,7 +193,8 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 			edges, ppsErr = nil, nil
 			continue
 		case m := <-msgs:
-			st.Receiver = Receiver{Time: m.UTC, Received: m.Received, Valid: m.Valid, Fix: m.Fix, Sats: m.Sats, Sentence: m.Sentence}
+			st.Receiver = Receiver{Time: m.UTC, Received: m.Received, Valid: m.Valid, Fix: m.Fix, Sats: m.Sats,
+				HDOP: m.HDOP, InView: m.InView, Sky: m.Sky, Sentence: m.Sentence}
 			s, ok, ev = pipe.AddTime(m)
 		case e := <-edges:
 			st.LastEdge = e.Time

@@ -20,6 +20,15 @@ type TimeMsg struct {
 	Fix int
 	// Sats is the number of satellites used, 0 if unknown.
 	Sats int
+	// HDOP is the horizontal dilution of precision GGA last reported, 0 if
+	// unknown.
+	HDOP float64
+	// InView is the number of satellites in view the last complete GSV
+	// cycles reported (summed over constellations), 0 if unknown.
+	InView int
+	// Sky lists the satellites in view from the last complete GSV cycles
+	// (nil if none); never modified once returned.
+	Sky []Satellite
 	// LeapSecond is true when the sentence named second 60 of a minute (a
 	// positive leap second); UTC then holds second 59 of that minute, the
 	// POSIX reading of the leap second.
@@ -48,8 +57,25 @@ type Receiver struct {
 	Fix int
 	// Sats is the number of satellites used, 0 if unknown.
 	Sats int
+	// HDOP is the horizontal dilution of precision, 0 if unknown.
+	HDOP float64
+	// InView is the number of satellites in view, 0 if unknown.
+	InView int
+	// Sky lists the satellites in view (from GSV; nil if none).
+	Sky []Satellite
 	// Sentence is the sentence type that carried the time.
 	Sentence string
+}
+
+// Satellite is one satellite in view as GSV reports it.
+type Satellite struct {
+	// Talker is the constellation's talker ID ("GP", "GL", ...); PRN the
+	// satellite's number.
+	Talker string
+	PRN    int
+	// ElevationDeg (0-90) and AzimuthDeg (0-359, from true north) place it
+	// in the sky; SNRdB is its signal to noise ratio, 0 when not tracked.
+	ElevationDeg, AzimuthDeg, SNRdB int
 }
 
 // FieldError is a wrong value of one field of a refclock configuration:

@@ -37,6 +37,8 @@ command -v mtype >/dev/null || need_apt+=(mtools)
 command -v unsquashfs >/dev/null || need_apt+=(squashfs-tools)
 command -v mke2fs >/dev/null || need_apt+=(e2fsprogs)
 command -v qemu-system-aarch64 >/dev/null || need_apt+=(qemu-system-arm)
+# The status page's test loads it in headless Chromium.
+command -v chromium >/dev/null || need_apt+=(chromium)
 # chronyd's shared libraries (it is unpacked, so apt does not pull them in).
 for lib in libcap2 libedit2 libgnutls30 libnettle8 libseccomp2 libbsd0 libssl3; do
   dpkg -s "$lib" >/dev/null 2>&1 || need_apt+=("$lib")

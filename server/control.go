@@ -202,11 +202,11 @@ func buildControl(req []byte, snap *status.Snapshot, info *controlInfo, buf []by
 	default:
 		return fail(cerrBadOp)
 	}
-	view := ctlView{st: st, now: snap.Time, info: info}
+	view := ctlView{st: st, now: snap.Time, info: info, snap: snap}
 	if p := snap.SystemPeer(); p != nil {
 		view.peer = p.AssocID
 	}
-	vars := systemVars
+	vars, named := systemVars, systemNamedVars
 	if r.assoc == 0 {
 		r.status = systemStatus(st)
 	} else {
@@ -215,7 +215,7 @@ func buildControl(req []byte, snap *status.Snapshot, info *controlInfo, buf []by
 			return fail(cerrBadAssoc)
 		}
 		r.status = peerStatus(view.src)
-		vars = peerVars
+		vars, named = peerVars, nil
 	}
 	buf = buf[:0]
 	if r.op == ctlOpReadStat {
@@ -234,23 +234,14 @@ func buildControl(req []byte, snap *status.Snapshot, info *controlInfo, buf []by
 		for q := query; len(q) > 0; {
 			var name []byte
 			name, q = nextName(q)
-			if len(name) > 0 && findVar(vars, name) < 0 {
+			if len(name) > 0 && findVar(vars, name) < 0 && findVar(named, name) < 0 {
 				return fail(cerrUnknownVar)
 			}
 		}
 	}
-	first := true
-	for i := range vars {
-		if !all && !wanted(query, vars[i].name) {
-			continue
-		}
-		if !first {
-			buf = append(buf, ", "...)
-		}
-		first = false
-		buf = append(buf, vars[i].name...)
-		buf = append(buf, '=')
-		buf = vars[i].value(buf, view)
+	buf = appendVars(buf, vars, query, all, view)
+	if !all {
+		buf = appendVars(buf, named, query, false, view)
 	}
 	r.data = buf
 	return r, true
@@ -307,6 +298,7 @@ type ctlView struct {
 	peer uint16 // the system peer's association ID, 0 with none
 	now  time.Time
 	info *controlInfo
+	snap *status.Snapshot
 }
 
 // controlVar is one readable variable: its name and how to append its value.
@@ -438,6 +430,153 @@ var systemVars = []controlVar{
 	}},
 	{"sys_jitter", func(b []byte, v ctlView) []byte { return appendMs(b, precisionDur(v.st)) }},
 	{"clk_jitter", func(b []byte, v ctlView) []byte { return appendMs(b, precisionDur(v.st)) }},
+	// The system peer as ntpq sysinfo shows it: address:port and the
+	// association's mode (3, client, as ntpd's refclocks and servers).
+	{"peeradr", func(b []byte, v ctlView) []byte {
+		p := v.snap.SystemPeer()
+		if p == nil || !synced(v.st) {
+			return append(b, "0.0.0.0:0"...)
+		}
+		a, port, _ := peerAddr(p)
+		if strings.IndexByte(a, ':') >= 0 {
+			b = append(append(append(b, '['), a...), ']')
+		} else {
+			b = append(b, a...)
+		}
+		return append(append(b, ':'), port...)
+	}},
+	{"peermode", func(b []byte, v ctlView) []byte {
+		if v.snap.SystemPeer() == nil || !synced(v.st) {
+			return append(b, '0')
+		}
+		return append(b, '3')
+	}},
+	// rootdist is RFC 5905's root distance: root delay / 2 + root
+	// dispersion.
+	{"rootdist", func(b []byte, v ctlView) []byte {
+		d := rootDispOf(v.st, v.now)
+		if v.st != nil {
+			d += v.st.RootDelay / 2
+		}
+		return appendMs(b, d)
+	}},
+	// clk_wander (ppm) is not estimated by the servo; authdelay is 0 as no
+	// request is authenticated.
+	{"clk_wander", func(b []byte, _ ctlView) []byte { return append(b, "0.000"...) }},
+	{"authdelay", func(b []byte, _ ctlView) []byte { return appendMs(b, 0) }},
+}
+
+// serverCount returns the server counters' value for a sysstats name.
+func serverCount(v ctlView, name string) uint64 {
+	sv := v.snap.Server
+	drop := func(reasons ...string) uint64 {
+		var n uint64
+		for _, d := range sv.Drops {
+			for _, r := range reasons {
+				if d.Reason == r {
+					n += d.Count
+				}
+			}
+		}
+		return n
+	}
+	switch name {
+	case "received", "thisver":
+		// Versions 1-4 are all served; the server does not count them
+		// apart, so every datagram is "this version".
+		return sv.Received
+	case "badformat":
+		return drop("short", "malformed", "version")
+	case "declined":
+		return drop("mode", "mode7", "control_remote", "control_bad")
+	case "limited":
+		return drop("rate_limit") + sv.KoD
+	case "kodsent":
+		return sv.KoD
+	case "processed":
+		return sv.Answered
+	}
+	return 0 // oldver, ver1*, badauth, restricted: not counted apart or never happen
+}
+
+// statVar is a sysstats counter; its _r twin (since the last reset, which
+// never happens) reads the same.
+func statVar(name string) []controlVar {
+	f := func(b []byte, v ctlView) []byte { return strconv.AppendUint(b, serverCount(v, name), 10) }
+	return []controlVar{{"ss_" + name, f}, {"ss_" + name + "_r", f}}
+}
+
+// uptimeSeconds is the uptime in whole seconds, counting the second under
+// way (at least 1: ntpq's sysstats divides packet counts by it).
+func uptimeSeconds(b []byte, v ctlView) []byte {
+	return strconv.AppendInt(b, int64(max((v.snap.Uptime+time.Second-1)/time.Second, 1)), 10)
+}
+
+// systemNamedVars are association 0's variables read only by name (ntpq
+// sysstats and kerninfo), not listed by a plain rv.
+var systemNamedVars = func() []controlVar {
+	vars := []controlVar{
+		{"ss_uptime", uptimeSeconds},
+		{"ss_uptime_r", uptimeSeconds},
+		{"ss_reset", uptimeSeconds},
+		{"ss_reset_r", uptimeSeconds},
+		{"ss_numctlreq", func(b []byte, v ctlView) []byte { return strconv.AppendUint(b, v.snap.Server.Control, 10) }},
+		{"ss_numctlreq_r", func(b []byte, v ctlView) []byte { return strconv.AppendUint(b, v.snap.Server.Control, 10) }},
+	}
+	for _, n := range []string{"received", "thisver", "oldver", "ver1", "ver1client", "ver1zero", "ver1symm",
+		"badformat", "badauth", "declined", "restricted", "limited", "kodsent", "processed"} {
+		vars = append(vars, statVar(n)...)
+	}
+	// kerninfo: the loop as gnomon runs it. Its own servo steers the
+	// kernel clock's frequency; the kernel's PLL and PPS discipline are
+	// off, so their PPS counters are 0.
+	zero := func(b []byte, _ ctlView) []byte { return append(b, '0') }
+	vars = append(vars,
+		controlVar{"koffset", func(b []byte, v ctlView) []byte {
+			if v.st == nil {
+				return appendMs(b, 0)
+			}
+			return appendMs(b, v.st.OffsetEst)
+		}},
+		controlVar{"kfreq", func(b []byte, v ctlView) []byte {
+			if v.st == nil {
+				return strconv.AppendFloat(b, 0, 'f', 3, 64)
+			}
+			return strconv.AppendFloat(b, v.st.FreqPPB/1000, 'f', 3, 64)
+		}},
+		controlVar{"kmaxerr", func(b []byte, v ctlView) []byte { return appendMs(b, rootDispOf(v.st, v.now)) }},
+		controlVar{"kesterr", func(b []byte, v ctlView) []byte { return appendMs(b, precisionDur(v.st)) }},
+		controlVar{"kstflags", func(b []byte, v ctlView) []byte {
+			if synced(v.st) {
+				return append(b, "nano"...)
+			}
+			return append(b, "unsync nano"...)
+		}},
+		controlVar{"ktimeconst", zero},
+		controlVar{"kprecis", func(b []byte, v ctlView) []byte { return appendMs(b, precisionDur(v.st)) }},
+		controlVar{"kfreqtol", func(b []byte, _ ctlView) []byte { return append(b, "500"...) }},
+	)
+	for _, n := range []string{"kppsfreq", "kppsstab", "kppsjitter", "kppscalibdur", "kppscalibs", "kppsjitexc", "kppsstbexc", "kppscaliberrs"} {
+		vars = append(vars, controlVar{n, zero})
+	}
+	return vars
+}()
+
+// appendVars appends "name=value" for each of vars that query names (every
+// one when list), separated by ", " from what buf holds already.
+func appendVars(buf []byte, vars []controlVar, query []byte, list bool, view ctlView) []byte {
+	for i := range vars {
+		if !list && !wanted(query, vars[i].name) {
+			continue
+		}
+		if len(buf) > 0 {
+			buf = append(buf, ", "...)
+		}
+		buf = append(buf, vars[i].name...)
+		buf = append(buf, '=')
+		buf = vars[i].value(buf, view)
+	}
+	return buf
 }
 
 // refclockAddr is ntpd's pseudo-address of the refclock driver matching

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -262,6 +263,8 @@ func TestControlOverLoopback(t *testing.T) {
 	}
 }
 
+var spaces = regexp.MustCompile(` +`)
+
 // TestNtpqAgainstServer runs ntpsec's ntpq (-p and -c rv) against the
 // server through portWrapper.
 func TestNtpqAgainstServer(t *testing.T) {
@@ -288,6 +291,33 @@ func TestNtpqAgainstServer(t *testing.T) {
 	for _, want := range []string{"stratum=1", "refid=PPS", "leap=00", "precision=-20", "version=\"gnomon"} {
 		if !strings.Contains(rv, want) {
 			t.Errorf("ntpq -c rv lacks %q", want)
+		}
+	}
+	// The other commands an operator runs: each answers every variable it
+	// asks for (ntpq prints ??? for a missing one and a Python traceback
+	// for a value of the wrong type).
+	for _, c := range []struct {
+		cmd  string
+		want []string
+	}{
+		{"peers", []string{"oPPS(0)", ".PPS.", " 0 l "}},
+		{"sysinfo", []string{"system peer: 127.127.22.0:123", "system peer mode: client", "stratum: 1",
+			"reference ID: PPS", "root distance", "log2 precision: -20"}},
+		{"sysstats", []string{"uptime:", "packets received:", "processed for time:", "control requests:"}},
+		{"kerninfo", []string{"pll frequency:", "kernel status: nano", "frequency tolerance: 500"}},
+	} {
+		out := run("-n", "-c", c.cmd, "127.0.0.1")
+		t.Logf("ntpq -c %s:\n%s", c.cmd, out)
+		out = spaces.ReplaceAllString(out, " ")
+		for _, bad := range []string{"???", "Traceback", "Error", "Unknown variable"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("ntpq -c %s prints %q", c.cmd, bad)
+			}
+		}
+		for _, want := range c.want {
+			if !strings.Contains(out, want) {
+				t.Errorf("ntpq -c %s lacks %q", c.cmd, want)
+			}
 		}
 	}
 }

@@ -49,7 +49,12 @@ func startServer(t testing.TB, cfg Config, clock TimeSource, st *discipline.Sync
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetSnapshot(func() *status.Snapshot { return refclockSnapshot(r.state.Load(), clock.Now()) })
+	started := clock.Now()
+	s.SetSnapshot(func() *status.Snapshot {
+		snap := refclockSnapshot(r.state.Load(), clock.Now())
+		snap.Uptime, snap.Server = snap.Time.Sub(started), s.StatusCounters()
+		return snap
+	})
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}

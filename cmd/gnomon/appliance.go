@@ -46,6 +46,16 @@ type appliance struct {
 	statusLevel slog.Level
 	statusEvery time.Duration
 	statusExtra func() []any
+	// views are the --control-socket and --http-listen flags; sim picks
+	// the simulation's default socket; socketGID owns it (-1: ours);
+	// hasPPS says a PPS source is wired (else no PPS is no fault).
+	views     viewFlags
+	sim       bool
+	socketGID int
+	hasPPS    bool
+	// probeBaud tries the other baud rates when the port carries only
+	// noise (nil: none).
+	probeBaud func(ctx context.Context) (int, error)
 
 	// snapshot returns the whole state once run has wired the parts (nil
 	// before).
@@ -100,6 +110,11 @@ func (a *appliance) run(ctx context.Context) error {
 		return err
 	}
 	defer srv.Close()
+	vw, err := a.openViews(collector.Snapshot)
+	if err != nil {
+		return err
+	}
+	defer vw.close()
 	spareProc(len(a.srvCfg.ListenAddrs) * a.srvCfg.Workers)
 	for _, ap := range srv.Addrs() {
 		a.log.Info("serving NTP", "addr", ap.String())
@@ -153,35 +168,12 @@ func (a *appliance) run(ctx context.Context) error {
 		start("ntpclient", func(ctx context.Context) error { return poller.Run(ctx, samples) })
 	}
 	start("server", srv.Serve)
-	if a.statusEvery > 0 {
-		start("status", func(ctx context.Context) error {
-			return logStatus(ctx, a.log, a.statusLevel, a.statusEvery, collector.Snapshot, a.statusExtra)
-		})
+	for name, t := range vw.tasks {
+		start(name, t)
 	}
 	wg.Wait()
 	a.log.Info("stopped")
 	return first
-}
-
-// logStatus logs the served state every interval at level, with the
-// attributes extra returns (nil: none).
-func logStatus(ctx context.Context, log *slog.Logger, level slog.Level, every time.Duration, snapshot func() *status.Snapshot, extra func() []any) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			st := snapshot().Sync
-			args := []any{"stratum", st.Stratum, "refid", st.RefID, "synced", st.Synced,
-				"offset_est", st.OffsetEst, "freq_ppb", fmt.Sprintf("%.1f", st.FreqPPB)}
-			if extra != nil {
-				args = append(args, extra()...)
-			}
-			log.Log(ctx, level, "status", args...)
-		}
-	}
 }
 
 // spareProc gives the Go scheduler one P more than the NTP workers. A worker

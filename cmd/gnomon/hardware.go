@@ -18,6 +18,7 @@ import (
 	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/server"
+	"github.com/gnomon-ntp/gnomon/views/serve"
 )
 
 // runHardware runs the appliance on a Raspberry Pi's GPS hat as the
@@ -63,6 +64,12 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		return err
 	}
 	cfg.Apply(f.over)
+	if f.views.httpListen == "" {
+		f.views.httpListen = cfg.Views.HTTPListen
+	}
+	if f.views.controlSocket == nil {
+		f.views.controlSocket = cfg.Views.ControlSocket
+	}
 	log := newLogger(stderr, cfg.System.LogLevel)
 	userName := cfg.System.User
 	uid, gid, err := lookupIDs(userName, cfg.System.Group)
@@ -128,11 +135,32 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		driftPath:   cfg.Discipline.DriftFile,
 		ref:         refDev,
 		afterListen: func() error { return dev.drop(log, userName, uid, gid) },
-		statusLevel: slog.LevelDebug,
-		statusEvery: time.Minute,
+		statusLevel: slog.LevelInfo,
+		statusEvery: hardwareStatusEvery,
+		views:       f.views,
+		socketGID:   gid,
+		hasPPS:      src != nil,
+		probeBaud: func(ctx context.Context) (int, error) {
+			open := func(baud int) (io.ReadCloser, error) { return dev.openSerial(hat.SerialPath, baud) }
+			b, err := serve.ProbeBaud(ctx, open, serve.ProbeBauds, hat.Baud, probeListen)
+			// The port's speed is the terminal's, shared with the
+			// refclock's descriptor: set it back.
+			if r, e := open(hat.Baud); e == nil {
+				r.Close()
+			}
+			return b, err
+		},
 	}
 	return a.run(ctx)
 }
+
+// hardwareStatusEvery is the periodic status line's interval on a Pi (a
+// line also follows every change of state).
+const hardwareStatusEvery = 5 * time.Minute
+
+// probeListen is how long the baud probe listens at each rate: a receiver
+// sends a burst every second.
+const probeListen = 3 * time.Second
 
 // lookupIDs resolves userName (and groupName, or else the user's primary
 // group) to numeric ids.

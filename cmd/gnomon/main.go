@@ -69,6 +69,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return setupCmd(args[1:], stdout, stderr)
 	case "config":
 		return configCmd(args[1:], stdout, stderr)
+	case "status":
+		return statusCmd(args[1:], stdout, stderr)
+	case "gpsmon":
+		return gpsmonCmd(args[1:], stdout, stderr)
+	case "ppsmon":
+		return ppsmonCmd(args[1:], stdout, stderr)
+	case "poolcheck":
+		return poolcheckCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "gnomon", versionString())
 		return 0
@@ -88,6 +96,10 @@ func usage(w io.Writer) {
   gnomon sim [flags]              run the discipline accuracy scenarios
   gnomon setup --hat NAME [--apply]  prepare this Pi for a GPS hat (config.txt, cmdline.txt, gnomon.toml)
   gnomon config check FILE | default  check a configuration file, or print every key with its default
+  gnomon status [--json]          the running daemon's sources, tracking, receiver and counters
+  gnomon gpsmon --device PATH     decode a GPS receiver's NMEA (bring-up)
+  gnomon ppsmon --device PATH     watch a kernel PPS device's pulses (bring-up)
+  gnomon poolcheck [HOST]         score a server as the NTP pool's monitor does
   gnomon version                  print the version
 Run "gnomon run -h" for the run flags.
 `)
@@ -133,7 +145,8 @@ type runFlags struct {
 	simHost                      bool // --sim-serve-host-clock (simhost.go)
 	// over are the flags that override the config file (or, with --sim,
 	// the simulation's defaults).
-	over config.Overrides
+	over  config.Overrides
+	views viewFlags
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
@@ -155,6 +168,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	})
 	fs.StringVar(&f.over.LogLevel, "log-level", "", "debug, info, warn or error (overrides system.log_level)")
 	fs.BoolVar(&f.over.NoRateLimit, "no-rate-limit", false, "answer every request: turn per-client rate limiting off (benchmarks; overrides server.rate_interval)")
+	addViewFlags(fs, &f.views)
 	fs.StringVar(&f.over.User, "user", "", "`user` to switch to after opening devices and sockets (overrides system.user)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

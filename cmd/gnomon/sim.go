@@ -116,6 +116,10 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		driftPath: cfg.Discipline.DriftFile,
 		ref:       refDev,
 		tasks:     map[string]func(context.Context) error{"simhat": hat.Run},
+		views:     f.views,
+		sim:       true,
+		socketGID: gid,
+		hasPPS:    true,
 	}
 	if userName != "" {
 		a.afterListen = func() error { return dropTo(log, userName, uid, gid) }

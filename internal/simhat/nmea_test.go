@@ -12,8 +12,8 @@ import (
 func TestSentencesChecksums(t *testing.T) {
 	sec := time.Date(2026, 11, 25, 9, 41, 7, 0, time.UTC)
 	got := Sentences(sec)
-	if len(got) != 3 {
-		t.Fatalf("got %d sentences, want 3", len(got))
+	if len(got) != 6 {
+		t.Fatalf("got %d sentences, want 6 (RMC, GGA, GSA, 3 GSV)", len(got))
 	}
 	for _, s := range got {
 		if !strings.HasPrefix(s, "$") || !strings.HasSuffix(s, "\r\n") {

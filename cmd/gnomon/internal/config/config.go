@@ -38,6 +38,8 @@ type Config struct {
 	System System `toml:"system"`
 	// NTP lists the upstream NTP servers beside the GPS.
 	NTP NTP `toml:"ntp"`
+	// Views says where the operator's views are served.
+	Views Views `toml:"views"`
 
 	file  string
 	lines map[string]int // dotted key -> line of its first appearance
@@ -130,6 +132,17 @@ type Server struct {
 	RateInterval time.Duration `toml:"rate_interval"`
 	// RateBurst is how many requests a client address may send back to back.
 	RateBurst int `toml:"rate_burst"`
+}
+
+// Views is the [views] section; the command line's --http-listen and
+// --control-socket override it.
+type Views struct {
+	// HTTPListen is the TCP host:port of /metrics and the status page; ""
+	// (the default) serves neither.
+	HTTPListen string `toml:"http_listen"`
+	// ControlSocket is the absolute path of gnomon status's unix socket;
+	// nil keeps the default, "" turns it off.
+	ControlSocket *string `toml:"control_socket"`
 }
 
 // System is the [system] section.

@@ -277,3 +277,24 @@ func TestDefaultFile(t *testing.T) {
 		t.Errorf("default file parses to %+v, want %+v", c, want)
 	}
 }
+
+// TestViewsSection: [views] sets the HTTP address and the control socket,
+// and a wrong value is refused at its line.
+func TestViewsSection(t *testing.T) {
+	c, err := Parse("v.toml", []byte(good+"\n[views]\nhttp_listen = \"127.0.0.1:8123\"\ncontrol_socket = \"\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Views.HTTPListen != "127.0.0.1:8123" || c.Views.ControlSocket == nil || *c.Views.ControlSocket != "" {
+		t.Errorf("views %+v", c.Views)
+	}
+	for _, bad := range []struct{ doc, want string }{
+		{"[views]\nhttp_listen = \"8123\"\n", "views.http_listen"},
+		{"[views]\n\ncontrol_socket = \"run/g.sock\"\n", "views.control_socket"},
+	} {
+		_, err := Parse("v.toml", []byte(good+"\n"+bad.doc))
+		if err == nil || !strings.Contains(err.Error(), bad.want) || !strings.Contains(err.Error(), "v.toml:") {
+			t.Errorf("%q: %v, want an error at the line of %s", bad.doc, err, bad.want)
+		}
+	}
+}

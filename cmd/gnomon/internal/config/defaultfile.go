@@ -55,7 +55,18 @@ func entries() []entry {
 		{"system.user", "user name", "the user gnomon switches to after opening devices and sockets; empty stays the starting user", q(d.System.User), ""},
 		{"system.group", "group name", "empty: the user's primary group", q(d.System.Group), ""},
 		{"system.log_level", "debug, info, warn or error", "log level", q(d.System.LogLevel), ""},
+		{"ntp.servers", `list of "HOST[:PORT] [iburst] [prefer] [minpoll N] [maxpoll N]"`, "upstream NTP servers that vouch for the GPS and stand in for it (four to seven nearby)", list(d.NTP.Servers), ""},
+		{"ntp.pools", `list of "NAME [options]"`, "pool names, each giving several upstream servers", list(d.NTP.Pools), ""},
+		{"ntp.refclock_holdover", "duration", "how long the clock holds over on a lost GPS before the upstreams take over", qd(d.NTP.RefclockHoldover), ""},
+		{"views.http_listen", "host:port", "where /metrics and the status page are served; empty: not served", q(d.Views.HTTPListen), ""},
+		{"views.control_socket", "absolute path", "the control socket gnomon status reads; empty turns it off", "", q("/run/gnomon/gnomon.sock")},
 	}
+}
+
+// commentedDefaults say what the default of a commented-out key is, for
+// keys whose default is not the hat profile's.
+var commentedDefaults = map[string]string{
+	"views.control_socket": "/run/gnomon/gnomon.sock on hardware, a per-user runtime path with --sim",
 }
 
 // DefaultFile is the configuration file with every key, each after a
@@ -73,7 +84,11 @@ func DefaultFile() string {
 			section = sec
 		}
 		if e.value == "" {
-			fmt.Fprintf(&b, "# %s (%s; default: the hat profile's)\n# %s = %s\n", e.doc, e.unit, name, e.example)
+			def, ok := commentedDefaults[e.key]
+			if !ok {
+				def = "the hat profile's"
+			}
+			fmt.Fprintf(&b, "# %s (%s; default: %s)\n# %s = %s\n", e.doc, e.unit, def, name, e.example)
 			continue
 		}
 		fmt.Fprintf(&b, "# %s (%s; default %s)\n%s = %s\n", e.doc, e.unit, e.value, name, e.value)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net"
 	"path/filepath"
 
 	"github.com/gnomon-ntp/gnomon/board"
@@ -130,6 +131,14 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.Upstreams(); err != nil {
 		errs = append(errs, err)
+	}
+	if v := c.Views; v.HTTPListen != "" {
+		if _, _, err := net.SplitHostPort(v.HTTPListen); err != nil {
+			bad("views.http_listen", "%q is not host:port (e.g. \"127.0.0.1:8123\"): %v", v.HTTPListen, err)
+		}
+	}
+	if v := c.Views.ControlSocket; v != nil && *v != "" && !filepath.IsAbs(*v) {
+		bad("views.control_socket", "%q is not an absolute path (empty turns the socket off)", *v)
 	}
 	return errors.Join(errs...)
 }
