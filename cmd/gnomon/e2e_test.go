@@ -361,3 +361,44 @@ func TestSimWrongReceiverDateRefused(t *testing.T) {
 		p.stop(t)
 	}
 }
+
+// TestSimSpoofedGPSOutvoted: a simulated GPS one second off, against three
+// honest upstreams and one liar 100 ms off, is marked a falseticker and
+// never steers the clock: gnomon serves the upstreams' time at stratum 2
+// within a millisecond of the host clock.
+func TestSimSpoofedGPSOutvoted(t *testing.T) {
+	args := []string{"--sim-gps-error", "1s"}
+	for _, off := range []time.Duration{0, 0, 0, 100 * time.Millisecond} {
+		s := testpeer.StartNTPServer(t, off)
+		args = append(args, "--upstream", s.Addr.String()+" minpoll 1 maxpoll 2")
+	}
+	p := startSim(t, args...)
+	host, port := p.hostPort(t)
+	deadline := time.Now().Add(90 * time.Second)
+	var last *ntp.Response
+	for time.Now().Before(deadline) {
+		r, err := ntp.QueryWithOptions(host, ntp.QueryOptions{Port: port, Timeout: 2 * time.Second})
+		if err == nil {
+			last = r
+			if r.Stratum == 1 {
+				t.Fatalf("served stratum 1 from a GPS one second off\n%s", p.Log())
+			}
+			if r.Stratum == 2 && r.Leap == ntp.LeapNoWarning && r.ClockOffset.Abs() < time.Millisecond {
+				break
+			}
+		}
+		time.Sleep(2500 * time.Millisecond)
+	}
+	if last == nil || last.Stratum != 2 || last.ClockOffset.Abs() >= time.Millisecond {
+		t.Fatalf("no stratum 2 answer within 1 ms: %+v\n%s", last, p.Log())
+	}
+	log := p.Log()
+	if !strings.Contains(log, `falseticker: it disagrees with the others and is not used" part=discipline source=GPS`) {
+		t.Errorf("the GPS was not marked a falseticker:\n%s", log)
+	}
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "clock stepped") && strings.Contains(l, "step=99") {
+			t.Errorf("stepped toward the lying GPS: %s", l)
+		}
+	}
+}
