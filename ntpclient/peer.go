@@ -1,6 +1,7 @@
 package ntpclient
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -180,22 +181,12 @@ func (p *Peer) Received(m Measurement, err error, now time.Time) (source.Sample,
 // distance (delay / 2 + dispersion grown since it was taken).
 func (p *Peer) best(now time.Time) filterEntry {
 	return slices.MinFunc(p.filter, func(a, b filterEntry) int {
-		return cmpDur(p.distance(a, now), p.distance(b, now))
+		return cmp.Compare(p.distance(a, now), p.distance(b, now))
 	})
 }
 
 func (p *Peer) distance(e filterEntry, now time.Time) time.Duration {
 	return e.m.Delay/2 + e.disp + time.Duration(PHI*float64(now.Sub(e.m.Local)))
-}
-
-func cmpDur(a, b time.Duration) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Stepped shifts the filter by a step d of the local clock: each sample's

@@ -1,6 +1,7 @@
 package selection
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -335,7 +336,7 @@ func (s *Selector) intersect(cs []*candidate, now time.Time) []*candidate {
 	}
 	slices.SortFunc(edges, func(a, b edge) int {
 		if a.at != b.at {
-			return cmpDur(a.at, b.at)
+			return cmp.Compare(a.at, b.at)
 		}
 		return b.typ - a.typ // lower ends first: touching intervals overlap
 	})
@@ -391,16 +392,6 @@ func (s *Selector) cluster(cs []*candidate, now time.Time) []*candidate {
 		cs = slices.Delete(cs, worst, worst+1)
 	}
 	return cs
-}
-
-func cmpDur(a, b time.Duration) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // better reports whether a should be the system peer rather than b.
