@@ -54,6 +54,11 @@ func (r *Runner) Sources() []selection.SourceState { return *r.sources.Load() }
 func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 	loop, driftPath, log := r.loop, r.driftPath, r.log
 	if driftPath != "" {
+		if removed, err := RemoveStaleTemps(driftPath); err != nil {
+			log.Warn("cannot remove stale drift temp files", "err", err)
+		} else if len(removed) > 0 {
+			log.Info("removed stale drift temp files", "files", removed)
+		}
 		d, err := ReadDrift(driftPath)
 		if err != nil {
 			log.Warn("no usable drift file, starting from 0 ppm", "path", driftPath, "err", err)
