@@ -44,6 +44,7 @@ type Stats struct {
 	Received uint64                 // datagrams read
 	Answered uint64                 // mode 4 replies sent
 	KoD      uint64                 // RATE kiss-o'-death replies sent
+	Leaked   uint64                 // requests over the rate limit answered normally (in Answered too)
 	Control  uint64                 // mode 6 requests answered (from loopback)
 	Drops    [NumDropReasons]uint64 // requests not answered, by DropReason (Drops[DropNone] is unused)
 }
@@ -240,6 +241,9 @@ func (s *Server) Stats() Stats {
 	cs := s.stats
 	s.mu.Unlock()
 	var st Stats
+	if s.limiter != nil {
+		st.Leaked = s.limiter.leaked()
+	}
 	for _, c := range cs {
 		st.Received += c.received.Load()
 		st.Answered += c.answered.Load()
@@ -287,6 +291,8 @@ func (s *Server) process(req []byte, src, dst netip.Addr, dstKnown bool, rx time
 			switch s.limiter.check(src, monoNs) {
 			case verdictDrop:
 				return actDrop, DropRateLimit
+			case verdictLeak:
+				// Answered normally below; the limiter counts it.
 			case verdictKoD:
 				respondKoD(&h, s.kodPoll, out)
 				return actKoD, DropNone
@@ -310,6 +316,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Uint64("received", s.Received),
 		slog.Uint64("answered", s.Answered),
 		slog.Uint64("kod", s.KoD),
+		slog.Uint64("leaked", s.Leaked),
 		slog.Uint64("control", s.Control),
 	}
 	for i, d := range s.Drops {
