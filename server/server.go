@@ -119,7 +119,9 @@ func New(cfg Config, clock TimeSource, state func() *discipline.SyncState, log *
 }
 
 // Listen opens and binds every socket (cfg.Workers per listen address, with
-// SO_REUSEPORT). Call it before dropping privileges to bind port 123.
+// SO_REUSEPORT among themselves), after checking that no other process
+// holds any of the addresses (ErrAddrInUse: two instances must not split
+// the queries). Call it before dropping privileges to bind port 123.
 func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,6 +130,12 @@ func (s *Server) Listen() error {
 	}
 	if s.socks != nil {
 		return errors.New("server: Listen called twice")
+	}
+	for _, a := range s.cfg.ListenAddrs {
+		ap, _ := parseListenAddr(a) // validated in New
+		if err := probeExclusive(ap); err != nil {
+			return fmt.Errorf("server: listen %s: %w", ap, err)
+		}
 	}
 	var socks []*socket
 	for _, a := range s.cfg.ListenAddrs {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -476,6 +478,33 @@ func TestProcess(t *testing.T) {
 		act, why := s.process(tc.req, tc.src, tc.dst, true, testRx, 1000, syncedState(), out)
 		if act != tc.act || why != tc.why {
 			t.Errorf("%s: %v %v, want %v %v", tc.name, act, why, tc.act, tc.why)
+		}
+	}
+}
+
+// TestSecondInstanceRefused: a second server on an address a first one
+// serves (its workers in an SO_REUSEPORT group) is refused with
+// ErrAddrInUse naming the holder, instead of silently taking half the
+// queries; a different port is fine.
+func TestSecondInstanceRefused(t *testing.T) {
+	cfg := testConfig("127.0.0.1:0")
+	r := startServer(t, cfg, SystemClock{}, syncedState())
+	cfg2 := testConfig(r.addr(0).String())
+	s2, err := New(cfg2, SystemClock{}, syncedState, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s2.Listen()
+	if !errors.Is(err, ErrAddrInUse) {
+		t.Fatalf("second Listen on %s: %v, want ErrAddrInUse", r.addr(0), err)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("PID %d", os.Getpid())) {
+		t.Errorf("error does not name the holder: %v", err)
+	}
+	// The first still answers every query.
+	for range 8 {
+		if exchange(t, dial(t, r.addr(0)), ntpcap.Ntpdig, 5*time.Second) == nil {
+			t.Fatal("first instance stopped answering")
 		}
 	}
 }
