@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/internal/safefile"
 	"github.com/gnomon-ntp/gnomon/source"
 )
 
@@ -50,9 +51,13 @@ func (d Drift) Format() []byte {
 	return fmt.Appendf(nil, "%.3f %s\n", d.FreqPPB, d.Time.UTC().Format(time.RFC3339))
 }
 
-// ReadDrift reads the drift file at path.
+// MaxDriftFileBytes caps the drift file read: its one line is far shorter.
+const MaxDriftFileBytes = 4 << 10
+
+// ReadDrift reads the drift file at path: a regular file of at most
+// MaxDriftFileBytes (a device, FIFO or huge file is refused, never read).
 func ReadDrift(path string) (Drift, error) {
-	b, err := os.ReadFile(path)
+	b, err := safefile.Read(path, MaxDriftFileBytes)
 	if err != nil {
 		return Drift{}, fmt.Errorf("drift file: %w", err)
 	}
@@ -103,6 +108,12 @@ func WriteDrift(path string, d Drift) error {
 		return fmt.Errorf("drift file dir %s: fsync: %w", dir, err)
 	}
 	return nil
+}
+
+// RemoveStaleTemps removes the temporary files a WriteDrift interrupted by
+// a crash or kill -9 left beside path, and returns their names.
+func RemoveStaleTemps(path string) ([]string, error) {
+	return safefile.RemoveStale(path)
 }
 
 // SavedAt returns the modification time of the drift file at path: a time

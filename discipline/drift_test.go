@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-ntp/gnomon/internal/safefile"
 	"github.com/gnomon-ntp/gnomon/source"
 )
 
@@ -182,5 +183,41 @@ func TestPlausibleBounds(t *testing.T) {
 	// Not a regular file: ignored.
 	if !SavedAt(dir).IsZero() {
 		t.Error("a directory's mtime was used")
+	}
+}
+
+// TestReadDriftRefusesSpecialFiles: a drift file that is a device or is
+// larger than MaxDriftFileBytes is refused, never read whole.
+func TestReadDriftRefusesSpecialFiles(t *testing.T) {
+	if _, err := ReadDrift("/dev/zero"); !errors.Is(err, safefile.ErrNotRegular) {
+		t.Errorf("ReadDrift(/dev/zero) = %v, want ErrNotRegular", err)
+	}
+	big := filepath.Join(t.TempDir(), "drift")
+	if err := os.WriteFile(big, bytes.Repeat([]byte(" "), MaxDriftFileBytes+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadDrift(big); !errors.Is(err, safefile.ErrTooLarge) {
+		t.Errorf("ReadDrift(oversized) = %v, want ErrTooLarge", err)
+	}
+}
+
+// TestRemoveStaleTemps: the temp files WriteDrift uses are recognised and
+// removed; the drift file itself stays.
+func TestRemoveStaleTemps(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gnomon.drift")
+	if err := WriteDrift(path, Drift{FreqPPB: 1, Time: time.Unix(0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp.Close()
+	removed, err := RemoveStaleTemps(path)
+	if err != nil || len(removed) != 1 || removed[0] != tmp.Name() {
+		t.Fatalf("RemoveStaleTemps = %v, %v; want [%s]", removed, err, tmp.Name())
+	}
+	if _, err := ReadDrift(path); err != nil {
+		t.Errorf("drift file gone: %v", err)
 	}
 }

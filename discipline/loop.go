@@ -28,6 +28,10 @@ type Event struct {
 	LockGained, LockLost bool
 	// Reacquired is true when the servo restarted after persistent rejections.
 	Reacquired bool
+	// DriftDiscarded is true when the drift file's frequency was dropped
+	// after the first failed acquisition (the loop never locked with it);
+	// the file should be rewritten once the loop locks.
+	DriftDiscarded bool
 	// LeapArmed is the leap flag newly set on the clock (ntp.LeapNone when
 	// a flag was cleared); LeapChanged says whether it changed.
 	LeapArmed   ntp.Leap
@@ -110,10 +114,16 @@ func NewLoop(cfg Config, clk Clock, leaps LeapSource) (*Loop, error) {
 }
 
 // SetInitialFrequency applies the drift file's frequency correction (parts
-// per billion) before the first sample.
+// per billion) before the first sample. A correction beyond
+// Config.MaxSlewPPM, which the servo could never hold, is refused. A value
+// the servo cannot lock with is dropped at its first re-acquisition (see
+// Event.DriftDiscarded).
 func (l *Loop) SetInitialFrequency(ppb float64) error {
 	if l.servo.Initialized() {
 		return nil
+	}
+	if lim := l.cfg.MaxSlewPPM * 1e3; !(math.Abs(ppb) <= lim) {
+		return fmt.Errorf("discipline: initial frequency %.3f ppb beyond the %.0f ppb the servo corrects", ppb, lim)
 	}
 	if err := l.clk.SetFrequencyPPB(ppb); err != nil {
 		return fmt.Errorf("discipline: initial frequency: %w", err)
@@ -142,7 +152,7 @@ func (l *Loop) Update(s source.Sample, id source.Identity) Event {
 		return Event{Refused: err}
 	}
 	act := l.servo.Sample(s.Local, s.Offset, s.Sigma, s.Kind == source.KindPPS, now)
-	ev := Event{Accepted: act.Accepted, Reacquired: act.Reacquired}
+	ev := Event{Accepted: act.Accepted, Reacquired: act.Reacquired, DriftDiscarded: act.DriftDiscarded}
 	if act.Reacquired {
 		l.nAcc = 0
 		if l.locked {

@@ -57,8 +57,10 @@ func (r *Runner) Loop() *Loop { return r.loop }
 // from any goroutine (do not modify).
 func (r *Runner) Sources() []selection.SourceState { return *r.sources.Load() }
 
-// Run drives the loop: it loads the drift file (an absent or corrupt one
-// means 0 ppm and a warning), passes each sample through the selection and
+// Run drives the loop: it removes the temp files an interrupted save left,
+// loads the drift file (an absent, corrupt or out-of-range one means 0 ppm
+// and a warning; a value the servo cannot lock with is dropped at its first
+// re-acquisition and the file rewritten at the next lock), passes each sample through the selection and
 // feeds the system peer's into the loop, ticks every second, saves the
 // drift file hourly and when ctx ends, and logs lock changes, steps, leap
 // flags and clock errors (the loop resets its servo on actuator errors;
@@ -67,15 +69,21 @@ func (r *Runner) Sources() []selection.SourceState { return *r.sources.Load() }
 func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 	loop, driftPath, log := r.loop, r.driftPath, r.log
 	if driftPath != "" {
+		if removed, err := RemoveStaleTemps(driftPath); err != nil {
+			log.Warn("cannot remove stale drift temp files", "err", err)
+		} else if len(removed) > 0 {
+			log.Info("removed stale drift temp files", "files", removed)
+		}
 		d, err := ReadDrift(driftPath)
+		if err == nil {
+			err = loop.SetInitialFrequency(d.FreqPPB)
+		}
 		if err != nil {
 			log.Warn("no usable drift file, starting from 0 ppm", "path", driftPath, "err", err)
 			// 0 ppm explicitly, not whatever the kernel was left with.
 			if err := loop.clk.SetFrequencyPPB(0); err != nil {
 				log.Warn("cannot reset the clock frequency", "err", err)
 			}
-		} else if err := loop.SetInitialFrequency(d.FreqPPB); err != nil {
-			log.Warn("cannot apply drift file frequency", "path", driftPath, "err", err)
 		} else {
 			log.Info("drift file loaded", "path", driftPath, "freq_ppb", d.FreqPPB, "saved", d.Time)
 		}
@@ -95,6 +103,8 @@ func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	lastSave := time.Now()
+	// rewrite: the file's value was discarded; save the first real estimate.
+	rewrite := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -121,6 +131,14 @@ func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 				}
 				r.logRefusal(ev.Refused, s.Source)
 				logEvent(log, loop, ev)
+				if ev.DriftDiscarded && driftPath != "" {
+					log.Warn("drift file frequency discarded: the servo could not lock with it; the file is rewritten at lock", "path", driftPath)
+					rewrite = true
+				}
+				if ev.LockGained && rewrite {
+					save()
+					rewrite = false
+				}
 			}
 			r.publishSources()
 		case <-tick.C:

@@ -44,6 +44,9 @@ type Action struct {
 	Accepted bool
 	// Reacquired is true when the servo restarted after persistent rejections.
 	Reacquired bool
+	// DriftDiscarded is true when the re-acquisition also dropped the drift
+	// file's frequency: the servo never locked with it, so it was wrong.
+	DriftDiscarded bool
 	// Innovation is the sample's offset minus the prediction
 	// (reference - local convention).
 	Innovation time.Duration
@@ -101,6 +104,9 @@ type Servo struct {
 	steps         int
 	stepAllowed   bool
 	everLocked    bool
+	// fromDrift: the starting frequency came from SetInitialFrequency and
+	// the servo has not locked since.
+	fromDrift bool
 }
 
 // NewServo returns a servo in its initial (unacquired) state.
@@ -147,12 +153,22 @@ func (s *Servo) SetInitialFrequency(corrPPB float64) {
 	s.initFreq = 1/(1+c) - 1 // oscillator error the correction cancels
 	s.lastCorr = c
 	s.initFreqSD = s.cfg.DriftUncertaintyPPM * 1e-6
+	s.fromDrift = true
+}
+
+// discardDrift forgets a starting frequency the servo could not lock with:
+// it restarts from 0 ppm with the uncertainty of no drift file.
+func (s *Servo) discardDrift() {
+	s.initFreq, s.lastCorr = 0, 0
+	s.initFreqSD = s.cfg.InitialFreqUncertaintyPPM * 1e-6
+	s.fromDrift = false
 }
 
 // MarkLocked tells the servo the loop declared lock: steps are no longer
 // allowed unless Config.StepAfterLock.
 func (s *Servo) MarkLocked() {
 	s.everLocked = true
+	s.fromDrift = false
 	if !s.cfg.StepAfterLock {
 		s.stepAllowed = false
 	}
@@ -356,8 +372,12 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 			s.rejectSince = tk
 		} else if tk-s.rejectSince >= s.cfg.ReacquireAfter.Seconds() {
 			s.Reset()
+			discard := s.fromDrift && !s.everLocked
+			if discard {
+				s.discardDrift()
+			}
 			a := s.acquire(local, offset, errEst, now)
-			a.Reacquired = true
+			a.Reacquired, a.DriftDiscarded = true, discard
 			return a
 		}
 		return s.plan(tn, act)

@@ -27,32 +27,48 @@ type Config struct {
 	RateInterval time.Duration
 	// RateBurst is how many requests a client address may send back to back.
 	RateBurst int
-	// RateLeakLog2: one in 2^RateLeakLog2 requests over the limit is answered
-	// with a RATE kiss-o'-death, the rest are dropped. -1 never sends one.
+	// RateLeakLog2: one in 2^RateLeakLog2 requests over the limit, chosen at
+	// random, is answered normally all the same (chrony's leak), so a
+	// spoofer flooding with a victim's address cannot silence the victim.
+	// -1 answers none.
 	RateLeakLog2 int
+	// RateKoDAfter is how long a client must stay over its limit, without
+	// its credit ever coming back, before it gets a RATE kiss-o'-death (at
+	// most one per KoD poll interval, the rate interval rounded up to a
+	// power of two, at least 16 s); the rest of its excess is dropped or
+	// leaked. 0 never sends one.
+	RateKoDAfter time.Duration
 	// RateTableEntries bounds the number of client addresses tracked (memory
-	// is fixed: 32 octets an entry, 2 MiB for the default). Rounded up to a
-	// power of two.
+	// is fixed: 32 octets an entry, 2 MiB for the default, and a quarter as
+	// many IPv6 prefixes). Rounded up to a power of two.
 	RateTableEntries int
-	// RateIPv6PrefixLen groups IPv6 clients by this prefix (a /64 is one host
-	// or one LAN, so an attacker cannot dodge the limit by changing address).
+	// RateIPv6PrefixLen is the IPv6 prefix whose addresses share a ceiling
+	// of RatePrefixFactor times one address's rate and burst (a /64 is one
+	// LAN: its hosts are each limited as one address, and an attacker
+	// sweeping its addresses gains no more than the ceiling). 128: none.
 	RateIPv6PrefixLen int
+	// RatePrefixFactor is the IPv6 prefix ceiling, in addresses' worth.
+	RatePrefixFactor int
 }
 
 // DefaultConfig returns the configuration for a public pool server on port
-// 123: a worker per CPU; 16 requests in a burst, then one every 2 s per
-// address (pool clients poll every 64-1024 s), a RATE kiss-o'-death for one
-// in four requests over the limit.
+// 123: a worker per CPU; 16 requests in a burst, then one every 0.5 s per
+// address (pool clients poll every 64-1024 s; a NAT of 50 hosts polling
+// every 64 s sends 0.8 a second), 64 times that for an IPv6 /64; one in
+// four requests over the limit answered all the same, a RATE
+// kiss-o'-death only after 30 s over the limit without a pause.
 func DefaultConfig() Config {
 	return Config{
 		ListenAddrs:       []string{"0.0.0.0:123", "[::]:123"},
 		Workers:           runtime.NumCPU(),
 		BatchSize:         64,
-		RateInterval:      2 * time.Second,
+		RateInterval:      500 * time.Millisecond,
 		RateBurst:         16,
 		RateLeakLog2:      2,
+		RateKoDAfter:      30 * time.Second,
 		RateTableEntries:  1 << 16,
 		RateIPv6PrefixLen: 64,
+		RatePrefixFactor:  64,
 	}
 }
 
@@ -101,6 +117,12 @@ func (c Config) Validate() error {
 		}
 		if c.RateLeakLog2 < -1 || c.RateLeakLog2 > 16 {
 			errs = append(errs, fieldErr("RateLeakLog2", "%d not in [-1, 16]", c.RateLeakLog2))
+		}
+		if c.RateKoDAfter < 0 {
+			errs = append(errs, fieldErr("RateKoDAfter", "%v must not be negative", c.RateKoDAfter))
+		}
+		if c.RatePrefixFactor < 1 || c.RatePrefixFactor > maxRateBurst {
+			errs = append(errs, fieldErr("RatePrefixFactor", "%d not in [1, %d]", c.RatePrefixFactor, maxRateBurst))
 		}
 		if c.RateTableEntries < 16 || c.RateTableEntries > maxRateEntries {
 			errs = append(errs, fieldErr("RateTableEntries", "%d not in [16, %d]", c.RateTableEntries, maxRateEntries))

@@ -47,6 +47,7 @@ type Stats struct {
 	Received uint64 // datagrams read
 	Answered uint64 // mode 4 replies sent
 	KoD      uint64 // RATE kiss-o'-death replies sent
+	Leaked   uint64 // requests over the rate limit answered normally (in Answered too)
 	Control  uint64 // mode 6 requests answered (from loopback)
 	// Interleaved counts the answers (within Answered) in interleaved
 	// mode: carrying the kernel's transmit time of the previous reply.
@@ -134,7 +135,9 @@ func New(cfg Config, clock TimeSource, state func() *discipline.SyncState, log *
 }
 
 // Listen opens and binds every socket (cfg.Workers per listen address, with
-// SO_REUSEPORT). Call it before dropping privileges to bind port 123.
+// SO_REUSEPORT among themselves), after checking that no other process
+// holds any of the addresses (ErrAddrInUse: two instances must not split
+// the queries). Call it before dropping privileges to bind port 123.
 func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,6 +146,12 @@ func (s *Server) Listen() error {
 	}
 	if s.socks != nil {
 		return errors.New("server: Listen called twice")
+	}
+	for _, a := range s.cfg.ListenAddrs {
+		ap, _ := parseListenAddr(a) // validated in New
+		if err := probeExclusive(ap); err != nil {
+			return fmt.Errorf("server: listen %s: %w", ap, err)
+		}
 	}
 	var socks []*socket
 	for _, a := range s.cfg.ListenAddrs {
@@ -256,6 +265,9 @@ func (s *Server) Stats() Stats {
 	cs := s.stats
 	s.mu.Unlock()
 	var st Stats
+	if s.limiter != nil {
+		st.Leaked = s.limiter.leaked()
+	}
 	for _, c := range cs {
 		st.Received += c.received.Load()
 		st.Answered += c.answered.Load()
@@ -308,6 +320,8 @@ func (s *Server) process(req []byte, src, dst netip.Addr, dstKnown bool, rx time
 			switch s.limiter.check(src, monoNs) {
 			case verdictDrop:
 				return actDrop, DropRateLimit
+			case verdictLeak:
+				// Answered normally below; the limiter counts it.
 			case verdictKoD:
 				respondKoD(&h, s.kodPoll, out)
 				return actKoD, DropNone
@@ -339,6 +353,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Uint64("received", s.Received),
 		slog.Uint64("answered", s.Answered),
 		slog.Uint64("kod", s.KoD),
+		slog.Uint64("leaked", s.Leaked),
 		slog.Uint64("control", s.Control),
 		slog.Uint64("interleaved", s.Interleaved),
 		slog.Uint64("tx_stamps", s.TxStamps),

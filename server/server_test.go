@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -228,44 +230,50 @@ func TestRawRequests(t *testing.T) {
 
 func TestRateLimitOverLoopback(t *testing.T) {
 	cfg := testConfig("127.0.0.1:0")
-	cfg.RateInterval, cfg.RateBurst, cfg.RateLeakLog2 = time.Hour, 4, 1
+	cfg.RateInterval, cfg.RateBurst, cfg.RateLeakLog2, cfg.RateKoDAfter = time.Hour, 4, -1, time.Second
 	r := startServer(t, cfg, SystemClock{}, syncedState())
 	c := dial(t, r.addr(0))
-	answers, kods, silent := 0, 0, 0
-	for range 20 {
-		// A KoD comes for every second limited request: wait long only
-		// when one is due, briefly otherwise.
-		wait := 5 * time.Second
-		if answers == 4 && (kods+silent)%2 == 0 {
-			wait = 50 * time.Millisecond
-		}
+	// kind is the reply: 'A' answered, 'K' RATE kiss-o'-death, '-' none.
+	kind := func(c *net.UDPConn, wait time.Duration) byte {
 		reply := exchange(t, c, ntpcap.Ntpdig, wait)
 		if reply == nil {
-			silent++
-			continue
+			return '-'
 		}
 		var h ntp.Header
 		_ = ntp.Decode(reply, &h)
 		switch {
 		case h.Stratum == 1:
-			answers++
+			return 'A'
 		case h.Stratum == 0 && string(h.RefID[:]) == "RATE":
-			kods++
 			if h.PollLog2 < 12 { // an hour's interval asks for poll 2^12 s
 				t.Errorf("KoD poll %d", h.PollLog2)
 			}
 			if uint64(h.OriginTime) != binary.BigEndian.Uint64(ntpcap.Ntpdig[40:]) {
 				t.Error("KoD origin is not the request's transmit")
 			}
-		default:
-			t.Errorf("unexpected reply %+v", h)
+			return 'K'
 		}
+		t.Errorf("unexpected reply %+v", h)
+		return '?'
 	}
-	if answers != 4 || kods != 8 || silent != 8 {
-		t.Errorf("answers %d KoD %d silent %d, want 4 8 8", answers, kods, silent)
+	var got []byte
+	for range 4 {
+		got = append(got, kind(c, 5*time.Second))
 	}
-	s := r.stats(func(s Stats) bool { return s.KoD == 8 })
-	if s.Answered != 4 || s.KoD != 8 || s.Drops[DropRateLimit] != 8 {
+	// The burst of 4, then silence: no KoD at the start of a run over the
+	// limit.
+	for range 4 {
+		got = append(got, kind(c, 200*time.Millisecond))
+	}
+	time.Sleep(1100 * time.Millisecond)
+	// Over the limit for a second: one KoD, then silence again (at most
+	// one per KoD poll interval).
+	got = append(got, kind(c, 5*time.Second), kind(c, 200*time.Millisecond))
+	if string(got) != "AAAA----K-" {
+		t.Errorf("replies %s, want AAAA----K-", got)
+	}
+	s := r.stats(func(s Stats) bool { return s.KoD == 1 })
+	if s.Answered != 4 || s.KoD != 1 || s.Drops[DropRateLimit] != 5 || s.Leaked != 0 {
 		t.Errorf("stats %+v", s)
 	}
 	// Another loopback address is another client: answered at once.
@@ -274,18 +282,12 @@ func TestRateLimitOverLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	reply := exchange(t, other, ntpcap.Ntpdig, 5*time.Second)
-	if reply == nil || reply[1] != 1 {
-		t.Errorf("client 127.0.0.2 got %x", reply)
+	if k := kind(other, 5*time.Second); k != 'A' {
+		t.Errorf("client 127.0.0.2 got %c", k)
 	}
-	// A new source port on the limited address is still the same client:
-	// its 17th limited request is dropped, the 18th gets a KoD.
-	c2 := dial(t, r.addr(0))
-	if reply := exchange(t, c2, ntpcap.Ntpdig, 50*time.Millisecond); reply != nil {
-		t.Errorf("limited address from a new port got %x", reply)
-	}
-	if reply := exchange(t, c2, ntpcap.Ntpdig, 5*time.Second); reply == nil || reply[1] != 0 {
-		t.Errorf("limited address from a new port got %x, want a KoD", reply)
+	// A new source port on the limited address is still the same client.
+	if k := kind(dial(t, r.addr(0)), 200*time.Millisecond); k != '-' {
+		t.Errorf("limited address from a new port got %c", k)
 	}
 }
 
@@ -469,7 +471,7 @@ func TestProcess(t *testing.T) {
 		why      DropReason
 	}{
 		{"client", ntpcap.Ntpdig, pub, pub, actAnswer, DropNone},
-		{"client again: KoD (burst 1, leak 0)", ntpcap.Ntpdig, pub, pub, actKoD, DropNone},
+		{"client again: over the limit, leaked (burst 1, leak 0)", ntpcap.Ntpdig, pub, pub, actAnswer, DropNone},
 		{"other client", ntpcap.Ntpd, netip.MustParseAddr("192.0.2.2"), pub, actAnswer, DropNone},
 		{"mode 6 from loopback", ntpcap.NtpqRV, lo, lo, actControl, DropNone},
 		{"mode 6 from ::1", ntpcap.NtpqRV, lo6, lo6, actControl, DropNone},
@@ -481,6 +483,33 @@ func TestProcess(t *testing.T) {
 		act, why := s.process(tc.req, tc.src, tc.dst, true, testRx, 1000, syncedState(), out)
 		if act != tc.act || why != tc.why {
 			t.Errorf("%s: %v %v, want %v %v", tc.name, act, why, tc.act, tc.why)
+		}
+	}
+}
+
+// TestSecondInstanceRefused: a second server on an address a first one
+// serves (its workers in an SO_REUSEPORT group) is refused with
+// ErrAddrInUse naming the holder, instead of silently taking half the
+// queries; a different port is fine.
+func TestSecondInstanceRefused(t *testing.T) {
+	cfg := testConfig("127.0.0.1:0")
+	r := startServer(t, cfg, SystemClock{}, syncedState())
+	cfg2 := testConfig(r.addr(0).String())
+	s2, err := New(cfg2, SystemClock{}, syncedState, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s2.Listen()
+	if !errors.Is(err, ErrAddrInUse) {
+		t.Fatalf("second Listen on %s: %v, want ErrAddrInUse", r.addr(0), err)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("PID %d", os.Getpid())) {
+		t.Errorf("error does not name the holder: %v", err)
+	}
+	// The first still answers every query.
+	for range 8 {
+		if exchange(t, dial(t, r.addr(0)), ntpcap.Ntpdig, 5*time.Second) == nil {
+			t.Fatal("first instance stopped answering")
 		}
 	}
 }

@@ -40,6 +40,10 @@ type devices struct {
 	openPPS    func(hat board.Hat, opts board.OpenOptions) (pps.Source, error)
 	clock      func() (discipline.Clock, server.TimeSource, error)
 	drop       func(log *slog.Logger, userName string, uid, gid int) error
+	// lockPath returns the one-instance-per-clock lock file for the drift
+	// file's path ("": no lock; nil: none either, for tests on a
+	// simulated clock).
+	lockPath func(driftPath string) string
 }
 
 // realDevices are the Pi's: tarm/serial, kernel PPS or GPIO, adjtimex.
@@ -54,7 +58,8 @@ func realDevices() devices {
 			}
 			return c, server.SystemClock{}, nil
 		},
-		drop: dropTo,
+		drop:     dropTo,
+		lockPath: clockLockPath,
 	}
 }
 
@@ -83,6 +88,20 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 	leaps, err := cfg.LeapTable(time.Now(), log)
 	if err != nil {
 		return err
+	}
+
+	// One instance per clock: two servos must never steer it.
+	if dev.lockPath != nil {
+		if p := dev.lockPath(cfg.Discipline.DriftFile); p == "" {
+			log.Warn("no place for the clock lock file: a second instance would not be refused")
+		} else {
+			lock, err := lockClock(p)
+			if err != nil {
+				return err
+			}
+			defer lock.Close()
+			log.Info("clock locked", "lock_file", p)
+		}
 	}
 
 	// Devices, while still root.

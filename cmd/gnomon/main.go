@@ -45,6 +45,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "run":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		defer exitIfStuck(ctx, stderr)()
 		err := runCmd(ctx, args[1:], stderr)
 		switch {
 		case errors.Is(err, flag.ErrHelp):

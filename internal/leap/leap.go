@@ -7,11 +7,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/internal/safefile"
 )
 
 // DefaultPath is where tzdata ships the list on Debian.
@@ -132,9 +133,13 @@ func ntpSeconds(s string) (time.Time, error) {
 	return time.Unix(n-ntpEpochOffset, 0).UTC(), nil
 }
 
-// Load reads and parses the list at path.
+// MaxFileBytes caps the list read (the IERS list is about 10 KiB).
+const MaxFileBytes = 256 << 10
+
+// Load reads and parses the list at path: a regular file of at most
+// MaxFileBytes (a device, FIFO or huge file is refused unread).
 func Load(path string) (*Table, error) {
-	b, err := os.ReadFile(path)
+	b, err := safefile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("leap: %w", err)
 	}

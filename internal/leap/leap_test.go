@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/internal/safefile"
 )
 
 const sample = `# comment
@@ -143,4 +145,12 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLoadRefusesDevices: a list path pointing at a device is refused, not
+// read without end.
+func TestLoadRefusesDevices(t *testing.T) {
+	if _, err := Load("/dev/zero"); !errors.Is(err, safefile.ErrNotRegular) {
+		t.Errorf("Load(/dev/zero) = %v, want ErrNotRegular", err)
+	}
 }

@@ -10,7 +10,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/gnomon-ntp/gnomon/discipline"
+	"github.com/gnomon-ntp/gnomon/internal/safefile"
 	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/server"
@@ -226,9 +226,13 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Load reads and validates the configuration file at path.
+// MaxFileBytes caps the configuration file read.
+const MaxFileBytes = 1 << 20
+
+// Load reads and validates the configuration file at path: a regular file
+// of at most MaxFileBytes (a device, FIFO or huge file is refused unread).
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
