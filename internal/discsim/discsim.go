@@ -171,7 +171,7 @@ func faultLine(r Result) string {
 			pass(math.Abs(r.MeanOffsetS) < 0.5e-6), pass(r.MaxOffsetS < 10e-6))
 	case "S6":
 		return fmt.Sprintf("worst drift in the outage %s, ideal (frequency frozen perfectly at the outage start) %s, ratio %.2f (chrony 153/68/234 on seeds 1/2/3); bar <= 1.5x ideal %s; root dispersion at its end %.1f ms; return: under 1 µs %s s after (chrony 13-33), max rate error %.2f ppm in the 60 s after; bar <30 s, rate <= %d ppm + 1, no step %s",
-			us(r.OutageMaxS), us(r.OutageFloorS), r.OutageMaxS/r.OutageFloorS, pass(r.OutageMaxS <= 1.5*r.OutageFloorS),
+			us(r.OutageMaxS), us(r.OutageFloorS), r.OutageMaxS/math.Max(r.OutageFloorS, 1e-12), pass(r.OutageMaxS <= 1.5*r.OutageFloorS),
 			r.OutageRootDispS*1e3, secs(r.OutageRecover1usS), r.ReturnRatePPM, discipline.DefaultMaxPhaseSlewPPM,
 			pass(r.OutageRecover1usS >= 0 && r.OutageRecover1usS < 30 && r.Steps == 0 && r.ReturnRatePPM <= discipline.DefaultMaxPhaseSlewPPM+1))
 	case "S7":

@@ -206,6 +206,7 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		fk := float64(k)
 		if sc.OutageTo > 0 && fk == sc.OutageFrom {
 			oscAtOutage = clk.OscillatorPPB()
+
 		}
 		if sc.OutageTo > 0 && fk > sc.OutageFrom && fk <= sc.OutageTo {
 			res.OutageFloorS = math.Max(res.OutageFloorS, math.Abs(floorPhase))
@@ -313,7 +314,7 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 
 	if sc.OutageTo > 0 {
 		res.OutageRootDispS = rootDispAtEnd
-		res.OutageMaxS = maxAbs(tr.Offset[int(sc.OutageFrom):int(sc.OutageTo)])
+		res.OutageMaxS = maxAbs(tr.Offset[min(n, int(sc.OutageFrom)):min(n, int(sc.OutageTo))])
 		for k := int(sc.OutageTo) + 1; k <= min(n, int(sc.OutageTo)+60); k++ {
 			res.ReturnRatePPM = math.Max(res.ReturnRatePPM, math.Abs(rate[k-1])/1e3)
 		}
