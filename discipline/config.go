@@ -21,6 +21,14 @@ type Config struct {
 	// MaxSlewPPM bounds the frequency correction the servo applies, in parts
 	// per million (the adjtimex clock reaches beyond ±500 ppm with ADJ_TICK).
 	MaxSlewPPM float64
+	// MaxPhaseSlewPPM bounds, once the clock has been locked, how fast a
+	// phase error is slewed away: the correction stays within this many
+	// parts per million of the one that cancels the estimated frequency, so
+	// the return from an outage or a lost lock is gentle for clients. An
+	// error this slew would take over a minute to remove (a reference that
+	// moved, not holdover drift) is first pulled in at MaxSlewPPM to what
+	// it removes in a minute; steps are decided by StepThreshold alone.
+	MaxPhaseSlewPPM float64
 	// PulsePeriod is the interval between reference pulses.
 	PulsePeriod time.Duration
 	// InitialNoise is the assumed 1-sigma noise of a pulse sample before it
@@ -66,11 +74,16 @@ type Config struct {
 // DefaultMaxStep is the default Config.MaxStep: one day.
 const DefaultMaxStep = 24 * time.Hour
 
+// DefaultMaxPhaseSlewPPM is the default Config.MaxPhaseSlewPPM: 250 µs of
+// phase (a long outage's drift) takes 12.5 s.
+const DefaultMaxPhaseSlewPPM = 20
+
 // DefaultConfig returns the configuration gnomon runs with.
 func DefaultConfig() Config {
 	return Config{
 		StepThreshold:             128 * time.Millisecond,
 		MaxSlewPPM:                20000,
+		MaxPhaseSlewPPM:           DefaultMaxPhaseSlewPPM,
 		PulsePeriod:               time.Second,
 		InitialNoise:              time.Microsecond,
 		InitialFreqUncertaintyPPM: 100,
@@ -104,6 +117,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.MaxSlewPPM >= 1 && c.MaxSlewPPM <= 100000) {
 		bad("MaxSlewPPM", "%v must be within 1..100000", c.MaxSlewPPM)
+	}
+	if !(c.MaxPhaseSlewPPM >= 1 && c.MaxPhaseSlewPPM <= c.MaxSlewPPM) {
+		bad("MaxPhaseSlewPPM", "%v must be within 1..MaxSlewPPM (%v)", c.MaxPhaseSlewPPM, c.MaxSlewPPM)
 	}
 	if c.PulsePeriod < 100*time.Millisecond || c.PulsePeriod > time.Minute {
 		bad("PulsePeriod", "%v must be within 100ms..1m", c.PulsePeriod)

@@ -13,6 +13,19 @@ var wanderBank = []float64{1e-11, 3e-11, 1e-10, 3e-10, 1e-9, 3e-9, 1e-8, 3e-8, 1
 // noisePrior is the weight, in samples, of the initial noise guess.
 const noisePrior = 20
 
+// freqRun is the run of same-sign innovations beyond 3 sd that is taken for
+// a frequency change; freqRamp the shorter run that is, when its
+// innovations grow one after another beyond the gate (doc.go).
+const (
+	freqRun  = 4
+	freqRamp = 3
+)
+
+// gentleSpan is the longest a phase error is slewed away at
+// Config.MaxPhaseSlewPPM (seconds): a larger error is first pulled in at
+// Config.MaxSlewPPM to what the gentle slew removes in gentleSpan.
+const gentleSpan = 60
+
 // forget is the time constant, in samples, of the bank's likelihood memory.
 const forget = 3000
 
@@ -100,6 +113,8 @@ type Servo struct {
 	bias          float64 // estimated mean latency (phase units, seconds)
 	rejectSince   float64 // servo time of the first of consecutive rejections, or NaN
 	runSign, runN int     // consecutive large innovations of one sign
+	runFirst      float64 // the first of them
+	ramp          bool    // all beyond the gate, each larger than the first
 	accepted, rej int
 	steps         int
 	stepAllowed   bool
@@ -347,12 +362,16 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 	}
 	if big && sign == s.runSign {
 		s.runN++
+		// A ramp (all beyond the gate, each larger than the first) is
+		// what a frequency change looks like; latency is not ordered so.
+		s.ramp = s.ramp && math.Abs(e) > math.Abs(s.runFirst) && math.Abs(e) > gate
 	} else if big {
-		s.runSign, s.runN = sign, 1
+		s.runSign, s.runN, s.runFirst = sign, 1, e
+		s.ramp = math.Abs(e) > gate
 	} else {
 		s.runN, s.runSign = 0, 0
 	}
-	if s.runN >= 4 {
+	if s.runN >= freqRun || (s.runN >= freqRamp && s.ramp) {
 		for i := range s.bank {
 			b := &s.bank[i]
 			b.p[0][0] += e * e
@@ -523,9 +542,25 @@ func (s *Servo) plan(tn float64, act Action) Action {
 }
 
 // steer returns the correction that brings phase x to zero over the true
-// interval d for oscillator frequency y: (1+y)(1+c) = 1 - x/d, limited.
+// interval d for oscillator frequency y: (1+y)(1+c) = 1 - x/d, limited by
+// MaxPhaseSlewPPM around the frequency correction once locked and by
+// MaxSlewPPM always.
 func (s *Servo) steer(y, x, d float64) float64 {
 	c := (1-x/d)/(1+y) - 1
+	if s.everLocked {
+		// Once locked, phase is removed at a bounded slew beyond the
+		// frequency correction (Config.MaxPhaseSlewPPM). An error that
+		// would take longer than gentleSpan so (the reference moved, not
+		// holdover drift) is pulled in at MaxSlewPPM until it would not.
+		cf, pl := 1/(1+y)-1, s.cfg.MaxPhaseSlewPPM*1e-6
+		if math.Abs(x) <= pl*gentleSpan {
+			c = math.Max(cf-pl, math.Min(cf+pl, c))
+		} else {
+			// Aim at the edge of the gentle range.
+			edge := math.Copysign(pl*gentleSpan, x)
+			c = (1-(x-edge)/d)/(1+y) - 1
+		}
+	}
 	lim := s.cfg.MaxSlewPPM * 1e-6
 	return math.Max(-lim, math.Min(lim, c))
 }

@@ -33,14 +33,25 @@ type FilterConfig struct {
 	// other (within the threshold, after the trend) are a real step, not
 	// outliers: the window restarts from them and the last is accepted.
 	Agree int
+	// LateAgree is Agree for a run of samples all later than predicted
+	// (offset below the prediction): interrupt latency is one-sided and
+	// comes in bursts of consecutive late pulses (interrupt storms, CPU
+	// frequency changes), so a late run is taken for a step only when it
+	// lasts longer than such a burst. An early run cannot be latency.
+	LateAgree int
 	// MaxRejects: after this many consecutive rejections the window restarts
 	// anyway and the sample is accepted, so the filter can never lock out
-	// its source.
+	// its source (four times this many for a run of late samples that do
+	// not agree: a storm of interrupt latency).
 	MaxRejects int
 	// MaxGap: a sample this long (local time) after the newest one in the
 	// window restarts the window, since the trend no longer extrapolates.
 	MaxGap time.Duration
 }
+
+// lateStormFactor stretches MaxRejects for a run of late samples that do not
+// agree with each other: interrupt storms on a Pi last tens of seconds.
+const lateStormFactor = 4
 
 // DefaultFilterConfig returns settings for pulses every second.
 func DefaultFilterConfig() FilterConfig {
@@ -51,7 +62,8 @@ func DefaultFilterConfig() FilterConfig {
 		MinThreshold: 10 * time.Microsecond,
 		RelThreshold: 0.1,
 		Agree:        3,
-		MaxRejects:   8,
+		LateAgree:    12,
+		MaxRejects:   16,
 		MaxGap:       30 * time.Second,
 	}
 }
@@ -64,6 +76,7 @@ func (c FilterConfig) withDefaults() FilterConfig {
 	orDefault(&c.MinThreshold, d.MinThreshold)
 	orDefault(&c.RelThreshold, d.RelThreshold)
 	orDefault(&c.Agree, d.Agree)
+	orDefault(&c.LateAgree, d.LateAgree)
 	orDefault(&c.MaxRejects, d.MaxRejects)
 	orDefault(&c.MaxGap, d.MaxGap)
 	return c
@@ -90,6 +103,9 @@ func (c FilterConfig) Validate() error {
 	}
 	if c.Agree < 1 || c.MaxRejects < c.Agree {
 		errs = append(errs, fmt.Errorf("agree %d must be >= 1 and <= max rejects %d", c.Agree, c.MaxRejects))
+	}
+	if c.LateAgree < c.Agree || c.MaxRejects < c.LateAgree {
+		errs = append(errs, fmt.Errorf("late agree %d must be within agree %d and max rejects %d", c.LateAgree, c.Agree, c.MaxRejects))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("refclock: filter config: %w", err)
@@ -125,15 +141,21 @@ type FilterStats struct {
 // A real step (the local clock stepped, the locker renumbered) looks like
 // an outlier at first; Agree consecutive rejections that lie on a line of
 // their own (within the threshold) restart the window from them, so a cold
-// start's step costs Agree-1 samples and is never filtered away. The
+// start's step costs Agree-1 samples and is never filtered away. A run of
+// late samples only (offsets below the prediction) needs LateAgree: bursts
+// of consecutive late pulses are what interrupt latency looks like, so they
+// are dropped whole unless they outlast any burst (once the window has
+// settled: a full window accepted since its restart). The
 // window also restarts after MaxRejects consecutive rejections, after a
 // MaxGap gap, and on Reset (call it when the Locker relocks). Filter is pure
 // and not safe for concurrent use.
 type Filter struct {
-	cfg   FilterConfig
-	win   []source.Sample // accepted, oldest first
-	run   []source.Sample // consecutive rejections, oldest first
-	stats FilterStats
+	cfg     FilterConfig
+	win     []source.Sample // accepted, oldest first
+	run     []source.Sample // consecutive rejections, oldest first
+	early   bool            // some sample of run lay above its prediction
+	settled int             // samples accepted since the window restarted
+	stats   FilterStats
 
 	// scratch buffers
 	slopes, vals []float64
@@ -147,7 +169,7 @@ func (f *Filter) Stats() FilterStats { return f.stats }
 
 // Reset forgets the window (and any run of rejections).
 func (f *Filter) Reset() {
-	f.win, f.run = f.win[:0], f.run[:0]
+	f.win, f.run, f.early, f.settled = f.win[:0], f.run[:0], false, 0
 	f.stats.Resets++
 }
 
@@ -164,11 +186,25 @@ func (f *Filter) Add(s source.Sample) bool {
 	}
 	pred, thr := f.predict(s.Local)
 	if math.Abs(float64(s.Offset)-pred) <= thr {
-		f.run = f.run[:0]
+		f.run, f.early = f.run[:0], false
 		return f.accept(s)
 	}
+	if len(f.run) == 0 {
+		f.early = false
+	}
 	f.run = append(f.run, s)
-	if len(f.run) >= f.cfg.MaxRejects || (len(f.run) >= f.cfg.Agree && f.runAgrees(thr)) {
+	f.early = f.early || float64(s.Offset) > pred
+	// Once the window has settled (a full window accepted since its
+	// restart; before, the servo may still be pulling a large offset in),
+	// a late-only run is held to LateAgree, and one that does not agree is
+	// a storm of latency, given lateStormFactor times MaxRejects before the
+	// window restarts anyway (the filter still never locks its source out
+	// for good).
+	agree, maxRun := f.cfg.Agree, f.cfg.MaxRejects
+	if !f.early && f.settled >= f.cfg.Window {
+		agree, maxRun = f.cfg.LateAgree, maxRun*lateStormFactor
+	}
+	if len(f.run) >= maxRun || (len(f.run) >= agree && f.runAgrees(agree, thr)) {
 		run := append([]source.Sample(nil), f.run[len(f.run)-min(len(f.run), f.cfg.Agree):]...)
 		f.Reset()
 		// The earlier members were dropped (and counted) already; they seed
@@ -186,34 +222,35 @@ func (f *Filter) accept(s source.Sample) bool {
 		f.win = f.win[:len(f.win)-1]
 	}
 	f.win = append(f.win, s)
+	f.settled++
 	f.stats.Accepted++
 	return true
 }
 
-// runAgrees reports whether the last Agree rejected samples lie on a line
+// runAgrees reports whether the last n rejected samples lie on a line
 // of their own within thr: a step, or a trajectory the window's trend did
 // not foresee (the servo turning a large offset around), rather than
 // scattered outliers.
-func (f *Filter) runAgrees(thr float64) bool {
-	r := f.run[len(f.run)-f.cfg.Agree:]
+func (f *Filter) runAgrees(n int, thr float64) bool {
+	r := f.run[len(f.run)-n:]
 	if len(r) < 3 {
 		lo, hi := float64(r[0].Offset), float64(r[len(r)-1].Offset)
 		return math.Abs(hi-lo) <= thr
 	}
 	// Least-squares line through the run.
 	var st, so, stt, sto float64
-	n := float64(len(r))
+	nr := float64(len(r))
 	for _, s := range r {
 		x := s.Local.Sub(r[0].Local).Seconds()
 		y := float64(s.Offset)
 		st, so, stt, sto = st+x, so+y, stt+x*x, sto+x*y
 	}
-	den := n*stt - st*st
+	den := nr*stt - st*st
 	if den == 0 {
 		return false
 	}
-	b := (n*sto - st*so) / den
-	a := (so - b*st) / n
+	b := (nr*sto - st*so) / den
+	a := (so - b*st) / nr
 	for _, s := range r {
 		x := s.Local.Sub(r[0].Local).Seconds()
 		if math.Abs(float64(s.Offset)-(a+b*x)) > thr {

@@ -120,6 +120,18 @@ func TestFilterSteps(t *testing.T) {
 			}
 			return 0
 		}, 2},
+		{"late-side step in a settled window: LateAgree-1 dropped", func(k int) time.Duration {
+			if k < 60 {
+				return 0
+			}
+			return -100 * time.Millisecond
+		}, DefaultFilterConfig().LateAgree - 1},
+		{"100 ms step at sample 20, early side", func(k int) time.Duration {
+			if k < 20 {
+				return 0
+			}
+			return 100 * time.Millisecond
+		}, 2},
 		{"step of 1 s (renumbered) at sample 20", func(k int) time.Duration {
 			if k < 20 {
 				return 0
@@ -251,5 +263,32 @@ func TestFilterClosedLoop(t *testing.T) {
 				t.Errorf("servo did not converge: x = %g", x)
 			}
 		})
+	}
+}
+
+// Bursts of 1-8 consecutive pulses 20-300 µs late (an interrupt storm), even
+// back to back, are all dropped, and the window is not rebuilt from them.
+func TestFilterBursts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	f := NewFilter(FilterConfig{})
+	t0 := time.Unix(1e9, 0)
+	late := 0
+	for k := 0; k < 5000; k++ {
+		off := time.Duration(rng.NormFloat64() * 1000)
+		isLate := k > 50 && k%40 < 12 && k%40 != 8 // bursts of 8 and 3 with one good pulse between
+		if isLate {
+			off -= 20*time.Microsecond + time.Duration(rng.Float64()*280e3)
+			late++
+		}
+		ok := f.Add(source.Sample{Kind: source.KindPPS, Local: t0.Add(time.Duration(k) * time.Second), Offset: off})
+		if isLate && ok {
+			t.Fatalf("pulse %d, %v late, accepted", k, -off)
+		}
+		if !isLate && !ok && k > 50 {
+			t.Errorf("good pulse %d (%v) dropped", k, off)
+		}
+	}
+	if st := f.Stats(); st.Rejected != uint64(late) {
+		t.Errorf("rejected %d, want %d", st.Rejected, late)
 	}
 }

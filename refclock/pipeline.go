@@ -7,8 +7,8 @@ import (
 
 // Pipeline is the refclock's pure core, shared by RefClock.Run and the
 // simulator: the Locker numbers pulses with NMEA seconds, the outlier
-// Filter vets pulse samples (reset whenever the numbering changes, since a
-// new numbering may have stepped the offsets). It is not safe for
+// Filter vets pulse samples (reset when the receiver's numbering is adopted,
+// since a new numbering steps the offsets). It is not safe for
 // concurrent use.
 type Pipeline struct {
 	locker   *Locker
@@ -53,7 +53,10 @@ func (p *Pipeline) add(f func() (source.Sample, bool)) (source.Sample, bool, Pip
 	ev := NumberingSame
 	switch locked := p.locker.Locked(); {
 	case locked && !wasLocked:
-		p.filter.Reset()
+		// No reset: a lock regained after a few lost pulses keeps its
+		// numbering, and the filter restarts itself after a MaxGap gap.
+		// Resetting here would open the filter (MinSamples accepted
+		// unvetted) in the middle of an interrupt storm.
 		ev = NumberingLocked
 	case !locked && wasLocked:
 		ev = NumberingLost

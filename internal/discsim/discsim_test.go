@@ -219,3 +219,19 @@ func TestDeterministic(t *testing.T) {
 		t.Error("same seed, different figures")
 	}
 }
+
+// A run cut short of the outage's end is reported, not a panic.
+func TestShortOutageRun(t *testing.T) {
+	sc, err := Lookup("S6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Hours = 2.5 // the outage runs 2-3 h
+	r, _, err := Simulate(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OutageMaxS <= 0 {
+		t.Errorf("no drift measured in the half outage: %+v", r.OutageMaxS)
+	}
+}

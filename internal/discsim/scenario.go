@@ -43,6 +43,32 @@ type Scenario struct {
 	Leap int
 	// Start is the true UTC time of the run's start.
 	Start time.Time
+
+	// Bursts, when set, makes pulses late in bursts of consecutive pulses
+	// (interrupt storms on a Pi): see Bursts.
+	Bursts *Bursts
+	// TailScale and TailAlpha, when TailAlpha > 0, add a heavy-tailed
+	// (Pareto, minimum TailScale, index TailAlpha) one-sided latency to every
+	// pulse, capped at 1 ms.
+	TailScale time.Duration
+	TailAlpha float64
+	// Seeds overrides the seeds --all runs (default 1-3).
+	Seeds []uint64
+}
+
+// Bursts is a model of interrupt storms: storms arrive as a Poisson process
+// (mean StormEvery seconds apart); each holds 1..PerStorm bursts a few
+// seconds apart, each burst MinLen..MaxLen consecutive pulses, each pulse of
+// a burst late by a uniform LateMin..LateMax (one-sided: interrupts are only
+// ever late) and lost with probability DropFrac. At, when set, places one
+// storm at each of those seconds too (to combine a storm with a fault).
+type Bursts struct {
+	StormEvery       float64
+	PerStorm         int
+	MinLen, MaxLen   int
+	LateMin, LateMax time.Duration
+	DropFrac         float64
+	At               []float64
 }
 
 // chronyRef holds chrony's figures for S1-S4 (BENCHMARKS.md): the ranges
@@ -106,7 +132,49 @@ func Scenarios() map[string]Scenario {
 	s = base("L2", "leap second deleted at the end of the run's second day", time.Microsecond, 1e-9)
 	s.Leap, s.Hours, s.Start = -1, 28, time.Date(2027, 12, 30, 22, 0, 0, 0, time.UTC)
 	add(s)
+	for _, s := range burstFamilies() {
+		add(s)
+	}
 	return m
+}
+
+// burstSeeds are the seeds of the burst families (several, since each storm
+// falls differently).
+var burstSeeds = []uint64{1, 2, 3, 4, 5}
+
+// burstFamilies are the Pi's PPS interrupt latency scenarios (issue 9), all
+// with kernel-PPS-grade jitter (1 µs) and calm wander.
+func burstFamilies() []Scenario {
+	storm := func(minLen, maxLen int, lo, hi time.Duration) *Bursts {
+		return &Bursts{StormEvery: 600, PerStorm: 4, MinLen: minLen, MaxLen: maxLen, LateMin: lo, LateMax: hi}
+	}
+	var out []Scenario
+	s := base("B1", "storms of bursts of 4-5 pulses 20-150 µs late (the issue's case)", time.Microsecond, 1e-9)
+	s.Bursts = storm(4, 5, 20*time.Microsecond, 150*time.Microsecond)
+	out = append(out, s)
+	s = base("B2", "storms of bursts of 1-8 pulses 20-300 µs late", time.Microsecond, 1e-9)
+	s.Bursts = storm(1, 8, 20*time.Microsecond, 300*time.Microsecond)
+	out = append(out, s)
+	s = base("B3", "bursts of 1-8 pulses 20-300 µs late, 30% of their pulses missing", time.Microsecond, 1e-9)
+	s.Bursts = storm(1, 8, 20*time.Microsecond, 300*time.Microsecond)
+	s.Bursts.DropFrac = 0.3
+	out = append(out, s)
+	s = base("B4", "heavy-tailed latency: Pareto(0.5 µs, alpha 1.5) on every pulse", time.Microsecond, 1e-9)
+	s.TailScale, s.TailAlpha = 500*time.Nanosecond, 1.5
+	out = append(out, s)
+	s = base("B5", "bursts of 1-8 pulses 20-300 µs late, a storm at a +1 ppm step at 7200 s", time.Microsecond, 1e-9)
+	s.Bursts = storm(1, 8, 20*time.Microsecond, 300*time.Microsecond)
+	s.Bursts.At = []float64{7200}
+	s.FreqStepAt, s.FreqStepPPM = 7200, 1
+	out = append(out, s)
+	s = base("B6", "frequent storms (every 120 s) of bursts of 1-8 pulses 20-300 µs late, with missing pulses", time.Microsecond, 1e-9)
+	s.Bursts = storm(1, 8, 20*time.Microsecond, 300*time.Microsecond)
+	s.Bursts.StormEvery, s.Bursts.DropFrac = 120, 0.2
+	out = append(out, s)
+	for i := range out {
+		out[i].Seeds = burstSeeds
+	}
+	return out
 }
 
 // Names returns the scenario names in order.
@@ -118,7 +186,7 @@ func Names() []string {
 	sort.Slice(n, func(i, j int) bool {
 		a, b := n[i], n[j]
 		if a[0] != b[0] {
-			return a[0] > b[0] // S before L
+			return order(a[0]) < order(b[0]) // S, B, T, L
 		}
 		if len(a) != len(b) {
 			return len(a) < len(b)
@@ -135,4 +203,16 @@ func Lookup(name string) (Scenario, error) {
 		return Scenario{}, fmt.Errorf("sim: unknown scenario %q (have %v)", name, Names())
 	}
 	return s, nil
+}
+
+func order(c byte) int {
+	switch c {
+	case 'S':
+		return 0
+	case 'B':
+		return 1
+	case 'T':
+		return 2
+	}
+	return 3
 }

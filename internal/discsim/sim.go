@@ -39,6 +39,10 @@ type Result struct {
 	// RMSRatePPB is the RMS error of the clock's actual rate over each second,
 	// phase slews included ((x[k]-x[k-1])/1 s).
 	RMSRatePPB float64 `json:"rms_rate_ppb"`
+	// MaxRatePPM is the largest |rate error| over one second outside the
+	// seconds with a step, from the first lock on (ppm): what a client sees
+	// of the phase slews.
+	MaxRatePPM float64 `json:"max_rate_ppm"`
 	// FirstBelow10usS and FirstBelow1usS are the first pulse instants with
 	// |offset| below 10 µs and 1 µs (-1: never).
 	FirstBelow10usS float64 `json:"first_below_10us_s"`
@@ -74,17 +78,20 @@ type Result struct {
 	// outage's start would have shown (the oscillator's wander alone).
 	OutageFloorS      float64 `json:"outage_floor_offset_s,omitempty"`
 	OutageRecover1usS float64 `json:"outage_recover_1us_s,omitempty"`
-	FaultPeakS        float64 `json:"fault_peak_offset_s,omitempty"`
-	FaultPeakAtS      float64 `json:"fault_peak_at_s,omitempty"`
-	FaultSettle10usS  float64 `json:"fault_settle_10us_s,omitempty"`
-	FaultFirst1usS    float64 `json:"fault_first_1us_s,omitempty"`
-	LeapsApplied      int     `json:"leaps_applied,omitempty"`
-	LeapAppliedErrS   float64 `json:"leap_applied_error_s,omitempty"`
-	LeapArmedFrom     string  `json:"leap_armed_from,omitempty"`
-	LeapArmedTo       string  `json:"leap_armed_to,omitempty"`
-	LeapServedFrom    string  `json:"leap_served_from,omitempty"`
-	LeapServedTo      string  `json:"leap_served_to,omitempty"`
-	PostLeapMaxS      float64 `json:"post_leap_max_offset_s,omitempty"`
+	// ReturnRatePPM is the largest |rate error| over one second in the 60 s
+	// after the outage (ppm), against Config.MaxPhaseSlewPPM.
+	ReturnRatePPM    float64 `json:"return_rate_ppm,omitempty"`
+	FaultPeakS       float64 `json:"fault_peak_offset_s,omitempty"`
+	FaultPeakAtS     float64 `json:"fault_peak_at_s,omitempty"`
+	FaultSettle10usS float64 `json:"fault_settle_10us_s,omitempty"`
+	FaultFirst1usS   float64 `json:"fault_first_1us_s,omitempty"`
+	LeapsApplied     int     `json:"leaps_applied,omitempty"`
+	LeapAppliedErrS  float64 `json:"leap_applied_error_s,omitempty"`
+	LeapArmedFrom    string  `json:"leap_armed_from,omitempty"`
+	LeapArmedTo      string  `json:"leap_armed_to,omitempty"`
+	LeapServedFrom   string  `json:"leap_served_from,omitempty"`
+	LeapServedTo     string  `json:"leap_served_to,omitempty"`
+	PostLeapMaxS     float64 `json:"post_leap_max_offset_s,omitempty"`
 }
 
 // Trace is the per-second record of a run, for tests.
@@ -151,6 +158,7 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	}
 
 	n := int(sc.Hours * 3600)
+	extra, drop := latencyPlan(sc, seed, n)
 	tr := &Trace{
 		Offset: make([]float64, n+1), Synced: make([]bool, n+1),
 		Leap: make([]ntp.Leap, n+1), Armed: make([]ntp.Leap, n+1),
@@ -159,8 +167,11 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	res := Result{Scenario: sc.Name, Seed: seed, Hours: sc.Hours,
 		FirstBelow10usS: -1, FirstBelow1usS: -1, FirstLockS: -1}
 	var rate []float64
+	stepped := make([]bool, n+1) // a step fell in the second before pulse k
+	lockedAt := -1
 	var freqErr []float64
 	var seq uint64
+	stepsSeen := 0
 	var rootDispAtEnd float64
 	var oscAtOutage, floorPhase float64 // oscillator ppb frozen at the outage; its phase error
 	var armedFrom, armedTo, servedFrom, servedTo time.Time
@@ -175,6 +186,8 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		x := clk.TrueOffset(tk) // advances the clock to tk first
 		x -= clk.Status().LeapShift.Seconds()
 		tr.Offset[k] = x
+		stepped[k] = clk.Status().Steps != stepsSeen
+		stepsSeen = clk.Status().Steps
 		if k > 0 {
 			rate = append(rate, (x-tr.Offset[k-1])*1e9)
 		}
@@ -193,13 +206,14 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		fk := float64(k)
 		if sc.OutageTo > 0 && fk == sc.OutageFrom {
 			oscAtOutage = clk.OscillatorPPB()
+
 		}
 		if sc.OutageTo > 0 && fk > sc.OutageFrom && fk <= sc.OutageTo {
 			res.OutageFloorS = math.Max(res.OutageFloorS, math.Abs(floorPhase))
 		}
 		outage := sc.OutageTo > 0 && fk >= sc.OutageFrom && fk < sc.OutageTo
-		if !outage && !(missU < sc.MissingFrac) {
-			d := jit + lat
+		if !outage && !(missU < sc.MissingFrac) && !drop[k] {
+			d := jit + lat + extra[k]
 			if tailU < sc.LatencyTailFrac {
 				d += sc.LatencyTailMin.Seconds() + tailV*(sc.LatencyTailMax-sc.LatencyTailMin).Seconds()
 			}
@@ -231,6 +245,7 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		tr.Wander[k], tr.Bias[k] = ss.Wander, ss.LatencyBias.Seconds()
 		if state.Synced && res.FirstLockS < 0 {
 			res.FirstLockS = fk
+			lockedAt = k
 		}
 		// Leap flag and indicator, by the local clock's (UTC) reading.
 		if tr.Armed[k] != ntp.LeapNone {
@@ -275,6 +290,13 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	res.MaxOffsetS = abs[len(abs)-1]
 	res.RMSFreqPPB = rms(tail(freqErr, len(abs)))
 	res.RMSRatePPB = rms(rate[statsFrom-1:])
+	if lockedAt >= 0 {
+		for k := lockedAt + 1; k <= n; k++ {
+			if !stepped[k] {
+				res.MaxRatePPM = math.Max(res.MaxRatePPM, math.Abs(rate[k-1])/1e3)
+			}
+		}
+	}
 	if c, ok := chrony[sc.Name]; ok {
 		res.LimitRatio = res.RMSOffsetS / c.Limit
 		res.ChronyRatio = res.RMSOffsetS / c.RMSLo
@@ -292,7 +314,10 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 
 	if sc.OutageTo > 0 {
 		res.OutageRootDispS = rootDispAtEnd
-		res.OutageMaxS = maxAbs(tr.Offset[int(sc.OutageFrom):int(sc.OutageTo)])
+		res.OutageMaxS = maxAbs(tr.Offset[min(n, int(sc.OutageFrom)):min(n, int(sc.OutageTo))])
+		for k := int(sc.OutageTo) + 1; k <= min(n, int(sc.OutageTo)+60); k++ {
+			res.ReturnRatePPM = math.Max(res.ReturnRatePPM, math.Abs(rate[k-1])/1e3)
+		}
 		res.OutageRecover1usS = -1
 		for k := int(sc.OutageTo); k <= n; k++ {
 			if math.Abs(tr.Offset[k]) < 1e-6 {
@@ -355,6 +380,42 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		}
 	}
 	return res, tr, nil
+}
+
+// latencyPlan draws the bursts' and heavy tail's extra latency (seconds)
+// and lost pulses for each second from their own generator, so the other
+// scenarios' draws stay as they were.
+func latencyPlan(sc Scenario, seed uint64, n int) (extra []float64, drop []bool) {
+	extra, drop = make([]float64, n+1), make([]bool, n+1)
+	rng := rand.New(rand.NewPCG(seed, 0x6275727374))
+	if sc.TailAlpha > 0 {
+		for k := range extra {
+			// Pareto: scale / U^(1/alpha), U in (0, 1].
+			u := 1 - rng.Float64()
+			extra[k] = math.Min(sc.TailScale.Seconds()/math.Pow(u, 1/sc.TailAlpha), 1e-3)
+		}
+	}
+	b := sc.Bursts
+	if b == nil {
+		return extra, drop
+	}
+	var storms []float64
+	for t := rng.ExpFloat64() * b.StormEvery; t < float64(n); t += rng.ExpFloat64() * b.StormEvery {
+		storms = append(storms, t)
+	}
+	storms = append(storms, b.At...)
+	for _, t0 := range storms {
+		k := int(t0)
+		for range 1 + rng.IntN(b.PerStorm) {
+			l := b.MinLen + rng.IntN(b.MaxLen-b.MinLen+1)
+			for j := 0; j < l && k <= n; j, k = j+1, k+1 {
+				extra[k] += b.LateMin.Seconds() + rng.Float64()*(b.LateMax-b.LateMin).Seconds()
+				drop[k] = rng.Float64() < b.DropFrac
+			}
+			k += 2 + rng.IntN(8) // the next burst of the storm, a few seconds on
+		}
+	}
+	return extra, drop
 }
 
 // posixLabel is the UTC (POSIX) second a receiver names for the pulse at the
