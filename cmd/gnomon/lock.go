@@ -59,10 +59,11 @@ func lockClock(path string) (*os.File, error) {
 		}
 		return nil, fmt.Errorf("clock lock %s: %w", path, err)
 	}
-	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	werr := f.Truncate(0)
+	if werr == nil {
+		_, werr = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
-	if err != nil {
+	if err := werr; err != nil {
 		f.Close()
 		return nil, fmt.Errorf("clock lock %s: %w", path, err)
 	}
