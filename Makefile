@@ -18,7 +18,7 @@ deb_bin_arm64 := bin/gnomon-linux-arm64
 deb_bin_armhf := bin/gnomon-linux-armv6
 deb_bin_amd64 := bin/gnomon-linux-amd64
 
-.PHONY: all build run test test-deps bench bench-go bench-discipline bench-server fuzz cross lint clean cross-bins deb deb-amd64 deb-pkg image release
+.PHONY: all build run test test-deps bench bench-go bench-discipline bench-server soak fuzz cross lint clean cross-bins deb deb-amd64 deb-pkg image release
 
 all: build
 
@@ -51,6 +51,13 @@ bench-discipline:
 # Server throughput beside chronyd (loopback, pinned cores).
 bench-server: test-deps build
 	bash scripts/bench-server.sh
+
+# An hour (SOAK_MINUTES) of mixed load, junk, floods and mode 6 against
+# gnomon run --sim on loopback: RSS, goroutines, fds and answer rates every
+# minute, then the growth. Not part of make test.
+SOAK_MINUTES ?= 60
+soak:
+	SOAK_MINUTES=$(SOAK_MINUTES) bash scripts/soak.sh
 
 # Runs every fuzz target for $(FUZZTIME). A count (Nx), not a duration: a
 # duration races Go 1.26's fuzz coordinator at its deadline and fails with a
