@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/user"
 	"strconv"
@@ -23,8 +24,9 @@ import (
 
 // runHardware runs the appliance on a Raspberry Pi's GPS hat as the
 // configuration file describes: it opens the serial port, the PPS source
-// and the sockets as root, drops to the configured user keeping only
-// CAP_SYS_TIME and CAP_NET_BIND_SERVICE, and steers the system clock.
+// and the sockets as root, drops to the configured user (or, with none
+// configured, to the user gnomon if it exists) keeping only CAP_SYS_TIME
+// and CAP_NET_BIND_SERVICE, and steers the system clock.
 // Misconfiguration and devices that do not open fail here, before the
 // clock is touched.
 func runHardware(ctx context.Context, f *runFlags, stderr io.Writer) error {
@@ -39,7 +41,7 @@ type devices struct {
 	openSerial func(path string, baud int) (io.ReadCloser, error)
 	openPPS    func(hat board.Hat, opts board.OpenOptions) (pps.Source, error)
 	clock      func() (discipline.Clock, server.TimeSource, error)
-	drop       func(log *slog.Logger, userName string, uid, gid int) error
+	drop       func(log *slog.Logger, p privileges) error
 	// lockPath returns the one-instance-per-clock lock file for the drift
 	// file's path ("": no lock; nil: none either, for tests on a
 	// simulated clock).
@@ -76,8 +78,7 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		f.views.controlSocket = cfg.Views.ControlSocket
 	}
 	log := newLogger(stderr, cfg.System.LogLevel)
-	userName := cfg.System.User
-	uid, gid, err := lookupIDs(userName, cfg.System.Group)
+	priv, err := planPrivileges(cfg.System.User, cfg.System.Group, os.Geteuid(), privdrop.Keep)
 	if err != nil {
 		return cfg.Errorf("system.user", "%v", err)
 	}
@@ -153,11 +154,11 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		srvCfg:      cfg.ServerConfig(),
 		driftPath:   cfg.Discipline.DriftFile,
 		ref:         refDev,
-		afterListen: func() error { return dev.drop(log, userName, uid, gid) },
+		afterListen: func() error { return dev.drop(log, priv) },
 		statusLevel: slog.LevelInfo,
 		statusEvery: hardwareStatusEvery,
 		views:       f.views,
-		socketGID:   gid,
+		socketGID:   priv.gid,
 		hasPPS:      src != nil,
 		probeBaud: func(ctx context.Context) (int, error) {
 			open := func(baud int) (io.ReadCloser, error) { return dev.openSerial(hat.SerialPath, baud) }
@@ -209,10 +210,81 @@ func lookupIDs(userName, groupName string) (uid, gid int, err error) {
 	return uid, gid, nil
 }
 
-// dropTo switches to uid and gid (-1: keep) keeping only CAP_SYS_TIME and
-// CAP_NET_BIND_SERVICE, on every thread. Without root it can only reduce
-// the capabilities it was started with.
-func dropTo(log *slog.Logger, userName string, uid, gid int) error {
+// defaultUser is the dedicated account a root start without system.user
+// switches to when it exists (the .deb's postinst creates it). A variable
+// so a test can build with -ldflags "-X main.defaultUser=NAME" and use a
+// temporary account of its own.
+var defaultUser = "gnomon"
+
+// privileges is what the process becomes once its devices and sockets are
+// open.
+type privileges struct {
+	// userName is the account switched to ("": none, the ids stay); uid
+	// and gid its ids (-1: keep).
+	userName string
+	uid, gid int
+	// keep are the capabilities kept (privdrop numbers; none: empty).
+	keep []int
+	// why says, when no account is switched to from root, why not.
+	why string
+	// lenient makes a binary that links cgo (and so cannot drop on every
+	// thread) a warning instead of an error: the simulation, which never
+	// touches the clock.
+	lenient bool
+}
+
+// planPrivileges resolves the account to switch to: system.user (with
+// system.group, or else the user's primary group) when it is set; else,
+// for a process started as root (euid 0), defaultUser if that account
+// exists; else none, and the uid stays what it is. keep is the set of
+// capabilities to keep.
+func planPrivileges(cfgUser, cfgGroup string, euid int, keep []int) (privileges, error) {
+	p := privileges{uid: -1, gid: -1, keep: keep}
+	name := cfgUser
+	if name == "" && euid == 0 {
+		if _, err := user.Lookup(defaultUser); err == nil {
+			name = defaultUser
+		} else {
+			p.why = fmt.Sprintf("no system.user configured and no user %s (%v)", defaultUser, err)
+		}
+	}
+	if name == "" && cfgGroup == "" {
+		return p, nil
+	}
+	uid, gid, err := lookupIDs(name, cfgGroup)
+	if err != nil {
+		return p, err
+	}
+	p.userName, p.uid, p.gid = name, uid, gid
+	if uid == 0 {
+		p.why = "system.user is " + name + " (uid 0)"
+	}
+	return p, nil
+}
+
+// simKeep is what gnomon run --sim keeps: CAP_NET_BIND_SERVICE when one of
+// its NTP addresses is a privileged port (a rebind needs it), else
+// nothing; never CAP_SYS_TIME, since the simulated clock is the one it
+// steers.
+func simKeep(listen []string) []int {
+	for _, a := range listen {
+		_, port, err := net.SplitHostPort(a)
+		if err != nil {
+			continue
+		}
+		if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 1024 {
+			return []int{privdrop.CapNetBindService}
+		}
+	}
+	return nil
+}
+
+// dropTo switches to p's ids (-1: keep) keeping only p.keep, on every
+// thread. Without root it can only reduce the capabilities it was started
+// with. It logs what the process then is: "privileges dropped" only when
+// the uid is no longer 0; a process that stays root says so at warn.
+func dropTo(log *slog.Logger, p privileges) error {
+	uid, gid := p.uid, p.gid
 	// Started as the configured user already (systemd User= with
 	// AmbientCapabilities=): no id to change, and no right to.
 	if os.Geteuid() != 0 {
@@ -222,10 +294,30 @@ func dropTo(log *slog.Logger, userName string, uid, gid int) error {
 		if gid == os.Getegid() {
 			gid = -1
 		}
+		// Nothing beyond what is kept: nothing to drop (an unprivileged
+		// gnomon run --sim).
+		if eff, err := privdrop.Effective(); err == nil && eff&^privdrop.Mask(p.keep) == 0 && uid < 0 && gid < 0 {
+			log.Debug("no privileges to drop", "uid", os.Getuid(), "kept", privdrop.Names(p.keep))
+			return nil
+		}
 	}
-	if err := privdrop.Drop(uid, gid, privdrop.Keep); err != nil {
+	kept := privdrop.Names(p.keep)
+	if err := privdrop.Drop(uid, gid, p.keep); err != nil {
+		if p.lenient && errors.Is(err, privdrop.ErrCgo) {
+			log.Warn("privileges not dropped: every capability and the uid stay", "uid", os.Getuid(), "err", err)
+			return nil
+		}
 		return err
 	}
-	log.Info("privileges dropped", "user", userName, "uid", uid, "gid", gid, "kept", "CAP_SYS_TIME,CAP_NET_BIND_SERVICE")
+	if os.Getuid() == 0 || os.Geteuid() == 0 {
+		why := p.why
+		if why == "" {
+			why = "no user to switch to"
+		}
+		log.Warn("running as root: the uid stays 0 (only the capabilities are reduced); set system.user or create the user "+defaultUser,
+			"reason", why, "kept", kept)
+		return nil
+	}
+	log.Info("privileges dropped", "user", p.userName, "uid", os.Getuid(), "gid", os.Getgid(), "kept", kept)
 	return nil
 }

@@ -108,7 +108,7 @@ log_level = "debug"
 			return pps.NewSim(hat.Edges(), time.Microsecond), nil
 		},
 		clock: func() (discipline.Clock, server.TimeSource, error) { return clk, simTime{clk}, nil },
-		drop: func(log *slog.Logger, userName string, uid, gid int) error {
+		drop: func(log *slog.Logger, p privileges) error {
 			droppedAt = logs.String()
 			return nil
 		},

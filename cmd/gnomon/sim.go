@@ -73,14 +73,16 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	userName := cfg.System.User
-	uid, gid := -1, -1
-	if userName != "" {
-		if uid, gid, err = lookupIDs(userName, cfg.System.Group); err != nil {
-			serial.Close()
-			return err
-		}
-		if err := os.Chown(hat.SerialPath(), uid, gid); err != nil {
+	// As root: to system.user, or the user gnomon if it exists, keeping
+	// at most CAP_NET_BIND_SERVICE (the simulated clock needs no right).
+	priv, err := planPrivileges(cfg.System.User, cfg.System.Group, os.Geteuid(), simKeep(cfg.Server.Listen))
+	if err != nil {
+		serial.Close()
+		return err
+	}
+	priv.lenient = true
+	if priv.uid >= 0 || priv.gid >= 0 {
+		if err := os.Chown(hat.SerialPath(), priv.uid, priv.gid); err != nil {
 			serial.Close()
 			return fmt.Errorf("simulated hat: %w", err)
 		}
@@ -118,12 +120,10 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		tasks:     map[string]func(context.Context) error{"simhat": hat.Run},
 		views:     f.views,
 		sim:       true,
-		socketGID: gid,
+		socketGID: priv.gid,
 		hasPPS:    true,
 	}
-	if userName != "" {
-		a.afterListen = func() error { return dropTo(log, userName, uid, gid) }
-	}
+	a.afterListen = func() error { return dropTo(log, priv) }
 	// clock_minus_host: how far the simulated clock really is from true
 	// (host) time.
 	a.statusLevel, a.statusEvery = slog.LevelInfo, simStatusEvery

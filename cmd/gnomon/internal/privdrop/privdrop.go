@@ -2,7 +2,10 @@
 // only the capabilities an NTP server needs, on every thread of the process.
 package privdrop
 
-import "errors"
+import (
+	"errors"
+	"strconv"
+)
 
 // Capability numbers from linux/capability.h.
 const (
@@ -27,4 +30,27 @@ func Mask(caps []int) uint64 {
 		m |= 1 << uint(c)
 	}
 	return m
+}
+
+// capNames are the names of the capabilities gnomon may keep.
+var capNames = map[int]string{CapNetBindService: "CAP_NET_BIND_SERVICE", CapSetpcap: "CAP_SETPCAP", CapSysTime: "CAP_SYS_TIME"}
+
+// Names returns caps as a comma-separated list of their names ("none" for
+// an empty list), for the log.
+func Names(caps []int) string {
+	if len(caps) == 0 {
+		return "none"
+	}
+	s := ""
+	for i, c := range caps {
+		if i > 0 {
+			s += ","
+		}
+		if n, ok := capNames[c]; ok {
+			s += n
+		} else {
+			s += "CAP_" + strconv.Itoa(c)
+		}
+	}
+	return s
 }

@@ -97,6 +97,10 @@ func Drop(uid, gid int, keep []int) error {
 	return nil
 }
 
+// Effective returns the calling thread's effective capability set as a bit
+// mask (see Mask).
+func Effective() (uint64, error) { return effective() }
+
 // effective returns the calling thread's effective capability set.
 func effective() (uint64, error) {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
