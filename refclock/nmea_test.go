@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gnomon-ntp/gnomon/source"
 )
 
 // Sentences shaped like a u-blox M8 (GN talker, centisecond times, NMEA 4.1
@@ -80,7 +82,7 @@ func TestParserLines(t *testing.T) {
 			name:  "MediaTek cold start: status V and quality 0 are invalid",
 			lines: []string{mtkColdRMC, withSum("GPGGA,235317.000,,,,,0,0,,,M,,M,,"), noTimeRMC},
 			want:  []want{{ok: true, utc: d(2080, 1, 6, 23, 53, 16)}, {ok: true, utc: d(2080, 1, 6, 23, 53, 17)}, no},
-			stats: NMEACounts{NoTime: 1},
+			stats: NMEACounts{NoTime: 1, OutOfWindow: 1},
 		},
 		{
 			name:  "GGA alone before any date",
@@ -131,12 +133,6 @@ func TestParserLines(t *testing.T) {
 			lines: []string{withSum("IIRMC,083559.00,A,,,,,,,251126,,,A"), withSum("PUBX,04,083559.00,251126,30959.00,2338,18,-1234,56.123,21"), ubxRMC},
 			want:  []want{no, no, {ok: true, utc: d(2026, 11, 25, 8, 35, 59), valid: true}},
 			stats: NMEACounts{OtherTalker: 1, Unsupported: 1},
-		},
-		{
-			name:  "fractional seconds name no pulse",
-			lines: []string{fracRMC},
-			want:  []want{no},
-			stats: NMEACounts{Fractional: 1},
 		},
 		{
 			name:  "impossible dates and malformed fields",
@@ -257,21 +253,40 @@ func TestNMEAConfigValidate(t *testing.T) {
 
 func FuzzParseLine(f *testing.F) {
 	for _, s := range []string{ubxRMC, ubxGGA, ubxGSA, ubxZDA, ubxGNS, ubxTXT, mtkGGA, mtkRMC, mtkGSA, mtkGSV,
-		mtkVTG, mtkColdRMC, mtkColdGGA, noTimeRMC, rolloverRMC, leapRMC, fracRMC, "\xb5b\x01" + ubxRMC} {
+		mtkVTG, mtkColdRMC, mtkColdGGA, noTimeRMC, rolloverRMC, leapRMC, fracRMC, "\xb5b\x01" + ubxRMC,
+		faaInDirRMC, shortGGA, frac40RMC, frac40RMC2, frac972GGA, inRMC} {
 		f.Add(s, ubxGGA)
 	}
 	f.Add(withSum("GPGSV,1,1,02,05,95,400,12,07,-3,-1,999"), ubxRMC)
+	f.Add(withSum("GPZDA,120001.00,25,11,2026,00,00"), withSum("GPGGA,120000.00,,,,,1,07,1.2,,,,,,"))
+	f.Add(withSum("GPRMC,120000.00,A,,,,,,,010104,,,A"), withSum("GPZDA,000000.00,06,01,1980,00,00"))
+	f.Add(withSum("GPRMC,1200.00,A"), withSum("GPGGA,120000.,,,,,1"))
+	f.Add(withSum("GPRMC,120000.123456789,A,,,,,,,251126,,"), withSum("GNGNS,120001.00,,,,,AN,07"))
 	rx := time.Date(2026, 11, 25, 8, 35, 59, 300e6, time.UTC)
 	f.Fuzz(func(t *testing.T, a, b string) {
 		p := NewParser(NMEAConfig{})
-		for i, line := range []string{a, b, a} {
+		var last TimeMsg
+		for i, line := range []string{a, b, a, b} {
+			before := p.Stats().Snapshot()
 			m, ok := p.Line(line, rx.Add(time.Duration(i)*time.Second))
 			if !ok {
 				continue
 			}
-			if m.UTC.Before(DefaultPivot) || m.UTC.Nanosecond() != 0 || m.UTC.Location() != time.UTC {
-				t.Errorf("line %q: UTC %v not a whole UTC second after the pivot", line, m.UTC)
+			if m.UTC.Nanosecond() != 0 || m.UTC.Location() != time.UTC || m.Fraction < 0 || m.Fraction >= time.Second {
+				t.Errorf("line %q: UTC %v fraction %v: not a whole UTC second and a fraction", line, m.UTC, m.Fraction)
 			}
+			if !m.Received.Add(m.Fraction).Equal(rx.Add(time.Duration(i) * time.Second)) {
+				t.Errorf("line %q: Received %v + %v is not the read time", line, m.Received, m.Fraction)
+			}
+			if p.Stats().Snapshot().Rollover > before.Rollover && (m.UTC.Before(DefaultPivot) || !m.UTC.Before(DefaultPivot.Add(source.DefaultPlausibleSpan))) {
+				t.Errorf("line %q: rolled over to %v, outside the plausible window", line, m.UTC)
+			}
+			// Four lines cannot make three seconds behind: strictly
+			// increasing seconds (a leap second after its 23:59:59).
+			if !last.UTC.IsZero() && !(m.UTC.After(last.UTC) || (m.UTC.Equal(last.UTC) && m.LeapSecond && !last.LeapSecond)) {
+				t.Errorf("line %q: second %v reported after %v", line, m.UTC, last.UTC)
+			}
+			last = m
 			if m.Fix != 0 && m.Fix != 2 && m.Fix != 3 {
 				t.Errorf("Fix %d", m.Fix)
 			}

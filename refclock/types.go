@@ -9,11 +9,22 @@ import (
 // TimeMsg is what the receiver said about time in one NMEA sentence.
 type TimeMsg struct {
 	// UTC is the time of day the sentence names, with its date (from the
-	// sentence or the last date seen). For time-bearing sentences after a
-	// pulse this is the UTC second that began at that pulse.
+	// sentence or the last date seen), as a whole second: for time-bearing
+	// sentences after a pulse this is the UTC second that began at that
+	// pulse. A time with a fraction (a fix not on the whole second, e.g.
+	// 171003.40) gives its whole second here and the rest in Fraction.
 	UTC time.Time
-	// Received is the local clock reading when the sentence's end was read.
+	// Received is the local clock reading when the sentence's end was
+	// read, less Fraction: the reading at which it would have ended had
+	// its fix been on the whole second UTC. So Received - UTC is the
+	// sentence's delay whatever its fraction (NMEA-only time uses the
+	// fraction), and Received - pulse names the pulse of UTC only when
+	// that is unambiguous (a sentence read after the next pulse comes out
+	// before it, and is stale).
 	Received time.Time
+	// Fraction is the sentence's time past the whole second UTC, in
+	// [0, 1s); the sentence really ended at Received + Fraction.
+	Fraction time.Duration
 	// Valid is the receiver's own verdict (RMC status A, GGA quality > 0).
 	Valid bool
 	// Fix is 0 (none), 2 (2D) or 3 (3D) as last reported by GSA; 0 if unknown.

@@ -121,8 +121,13 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		serial.Close()
 		return cfg.Errorf("board.pps_device", "%v", err)
 	}
+	// Receiver dates are read (two-digit years, week-number rollover)
+	// against the same lower bound the discipline holds them to.
+	plausible := discipline.PlausibleBounds(builtAt(), cfg.Discipline.DriftFile)
+	rcfg := cfg.RefclockConfig(hat)
+	rcfg.NMEA.Pivot = plausible.Lower
 	// From here the refclock owns the devices and closes them.
-	refDev, err := refclock.NewDevice(cfg.RefclockConfig(hat), refclock.Devices{
+	refDev, err := refclock.NewDevice(rcfg, refclock.Devices{
 		Serial: serial,
 		Reopen: func() (io.ReadCloser, error) { return dev.openSerial(hat.SerialPath, hat.Baud) },
 		PPS:    src,
@@ -136,7 +141,7 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		return err
 	}
 	dcfg := cfg.DisciplineConfig()
-	dcfg.Plausible = discipline.PlausibleBounds(builtAt(), cfg.Discipline.DriftFile)
+	dcfg.Plausible = plausible
 	log.Info("plausible reference times", "from", dcfg.Plausible.Lower.Format(time.DateOnly), "to", dcfg.Plausible.Upper.Format(time.DateOnly))
 	ups, err := cfg.Upstreams()
 	if err != nil {

@@ -87,8 +87,13 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 			return fmt.Errorf("simulated hat: %w", err)
 		}
 	}
+	// The simulated clock starts from the host's, so the bounds are the
+	// hardware's: the build date on. Receiver dates are read against them.
+	plausible := discipline.PlausibleBounds(builtAt(), cfg.Discipline.DriftFile)
+	rcfg := refclock.DefaultConfig()
+	rcfg.NMEA.Pivot = plausible.Lower
 	// From here the refclock owns the port and the pulse source.
-	refDev, err := refclock.NewDevice(refclock.DefaultConfig(), refclock.Devices{
+	refDev, err := refclock.NewDevice(rcfg, refclock.Devices{
 		Serial: serial,
 		Reopen: func() (io.ReadCloser, error) { return board.OpenSerial(hat.SerialPath(), simBaud) },
 		PPS:    pps.NewSim(hat.Edges(), hatCfg.PPSJitter),
@@ -97,10 +102,8 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		return err
 	}
 
-	// The simulated clock starts from the host's, so the bounds are the
-	// hardware's: the build date on.
 	dcfg := cfg.DisciplineConfig()
-	dcfg.Plausible = discipline.PlausibleBounds(builtAt(), cfg.Discipline.DriftFile)
+	dcfg.Plausible = plausible
 	log.Info("plausible reference times", "from", dcfg.Plausible.Lower.Format(time.DateOnly), "to", dcfg.Plausible.Upper.Format(time.DateOnly))
 	ups, err := cfg.Upstreams()
 	if err != nil {
