@@ -1,6 +1,7 @@
 package refclock
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,12 @@ type Config struct {
 	// Reopen configures the backoff of a ReopenReader over the serial
 	// port (used by whoever opens it; Run takes any io.Reader).
 	Reopen ReopenConfig
+	// NMEADelayErr is the uncertainty (half-width) of Locker.NMEADelay:
+	// NMEA-only (GPS) samples carry at least this root dispersion until
+	// the delay is learned from pulses, and at least the observed spread
+	// of the sentences' arrival always (see nmeaBound). Zero means
+	// DefaultNMEADelayErr; give a measured delay a smaller one.
+	NMEADelayErr time.Duration
 }
 
 // DefaultConfig returns the default settings.
@@ -44,7 +51,11 @@ func DefaultConfig() Config {
 // Validate reports every misconfiguration at once; the Locker's as
 // *FieldErrors naming "Locker." and the field.
 func (c Config) Validate() error {
-	return errors.Join(c.NMEA.Validate(), fielderr.Nest("Locker", c.Locker.Validate()), c.Filter.Validate(), c.Reopen.Validate())
+	var errs []error
+	if c.NMEADelayErr < 0 || c.NMEADelayErr >= time.Second {
+		errs = append(errs, fieldErr("NMEADelayErr", "%v outside [0, 1s)", c.NMEADelayErr))
+	}
+	return errors.Join(append(errs, c.NMEA.Validate(), fielderr.Nest("Locker", c.Locker.Validate()), c.Filter.Validate(), c.Reopen.Validate())...)
 }
 
 // Status is a snapshot of the refclock's state and counters.
@@ -133,6 +144,7 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 	}
 	pipe := NewPipeline(lcfg, rc.cfg.Filter, rc.cfg.NoFilter)
 	locker := pipe.Locker()
+	bound := newNMEABound(cmp.Or(rc.cfg.NMEADelayErr, DefaultNMEADelayErr))
 	reader := NewNMEAReader(nmea, rc.cfg.NMEA, now)
 	rc.nmea.Store(reader.Stats())
 
@@ -195,7 +207,12 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 		case m := <-msgs:
 			st.Receiver = Receiver{Time: m.UTC, Received: m.Received, Valid: m.Valid, Fix: m.Fix, Sats: m.Sats,
 				HDOP: m.HDOP, InView: m.InView, Sky: m.Sky, Sentence: m.Sentence}
+			bound.observe(m)
 			s, ok, ev = pipe.AddTime(m)
+			if ok {
+				_, learned := locker.NMEADelay()
+				bound.apply(&s, learned)
+			}
 		case e := <-edges:
 			st.LastEdge = e.Time
 			s, ok, ev = pipe.AddEdge(e)

@@ -76,8 +76,9 @@ type Sample struct {
 	// (ntp.RefIDFromAddr) for NTP.
 	RefID ntp.RefID
 	// RootDelay and RootDispersion are the source's own root delay and
-	// dispersion to its primary reference (0 for a refclock; the server's
-	// header fields for NTP).
+	// dispersion to its primary reference (0 for a PPS refclock; for NMEA
+	// alone the uncertainty of the sentence delay, which no sample shows;
+	// the server's header fields for NTP).
 	RootDelay, RootDispersion time.Duration
 	// Leap is the leap indicator the source announces (ntp.LeapNone for a
 	// refclock, which does not read leap warnings).
