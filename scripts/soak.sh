@@ -80,4 +80,5 @@ slope=0
 [ "$span" -gt 0 ] && slope=$(echo "($last-$first)/1024/$span" | bc -l)
 printf 'soak: RSS %.2f -> %.2f MB (second half %+.3f MB/min), goroutines %s -> %s, fds %s -> %s\n' \
 	"$(echo "$rss0/1024" | bc -l)" "$(echo "$last/1024" | bc -l)" "$slope" "$gor0" "$gor" "$fds0" "$fds"
-grep -c . "$work/gnomon.log" | xargs printf 'soak: %s log lines at warn and above\n'
+echo "soak: $(grep -c . "$work/gnomon.log" || true) log lines at warn and above, by message:"
+sed -n 's/.*level=\([A-Z]*\) msg="\([^"]*\)".*/  \1 \2/p' "$work/gnomon.log" | sort | uniq -c | sort -rn | head -10
