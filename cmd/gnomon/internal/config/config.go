@@ -101,6 +101,10 @@ type Refclock struct {
 	// name it (refclock.LockerConfig.MaxNMEADelay; left out or 0, refclock's
 	// default).
 	MaxNMEADelay time.Duration `toml:"max_nmea_delay"`
+	// NMEADelayError is the uncertainty of NMEADelay
+	// (refclock.Config.NMEADelayErr): served as root dispersion on NMEA
+	// alone until the delay is learned from pulses.
+	NMEADelayError time.Duration `toml:"nmea_delay_error"`
 	// AcceptInvalid uses sentences the receiver marks invalid.
 	AcceptInvalid bool `toml:"accept_invalid"`
 }
@@ -173,7 +177,8 @@ const (
 func Default() *Config {
 	return &Config{
 		Refclock: Refclock{
-			MaxNMEADelay: refclock.DefaultLockerConfig().MaxNMEADelay,
+			MaxNMEADelay:   refclock.DefaultLockerConfig().MaxNMEADelay,
+			NMEADelayError: refclock.DefaultNMEADelayErr,
 		},
 		Discipline: Discipline{
 			DriftFile:       DefaultDriftFile,

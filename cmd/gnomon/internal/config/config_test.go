@@ -127,6 +127,7 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"edge delay", "[board]\nhat = \"adafruit\"\n\nedge_delay = \"2ms\"\n", 4, "board.edge_delay", "2ms is outside -1ms..1ms"},
 		{"max below the hat's delay", "[board]\nhat = \"adafruit\"\n[refclock]\nmax_nmea_delay = \"300ms\"\n", 4, "refclock.max_nmea_delay", "below the typical NMEA delay 350ms"},
 		{"nmea delay too long", "[board]\nhat = \"adafruit\"\n[refclock]\nmax_nmea_delay = \"900ms\"\nnmea_delay = \"1s\"\n", 5, "refclock.nmea_delay", "outside [0, 1s)"},
+		{"nmea delay error too long", "[board]\nhat = \"adafruit\"\n[refclock]\nnmea_delay_error = \"2s\"\n", 4, "refclock.nmea_delay_error", "outside [0, 1s)"},
 		{"no step", "[board]\nhat = \"adafruit\"\n[discipline]\nstep_threshold = \"0s\"\n", 4, "discipline.step_threshold", "must be positive"},
 		{"every address", "[board]\nhat = \"adafruit\"\n[server]\nlisten = [\":123\"]\n", 4, "server.listen", "want a literal IP"},
 		{"empty listen", "[board]\nhat = \"adafruit\"\n[server]\nlisten = []\n", 4, "server.listen", "at least one address"},

@@ -44,6 +44,7 @@ func entries() []entry {
 		{"board.capture_clear", "true or false", "kernel PPS: capture the clear edge", fmt.Sprint(d.Board.CaptureClear), ""},
 		{"refclock.nmea_delay", "duration", "typical pulse-to-sentence delay", "", q("150ms")},
 		{"refclock.max_nmea_delay", "duration", "a later sentence names no pulse", qd(d.Refclock.MaxNMEADelay), ""},
+		{"refclock.nmea_delay_error", "duration", "uncertainty of nmea_delay, served as root dispersion on NMEA alone", qd(d.Refclock.NMEADelayError), ""},
 		{"refclock.accept_invalid", "true or false", "use sentences the receiver marks invalid", fmt.Sprint(d.Refclock.AcceptInvalid), ""},
 		{"discipline.drift_file", "absolute path", "keeps the learned frequency across restarts; empty disables it", q(d.Discipline.DriftFile), ""},
 		{"discipline.step_threshold", "duration", "the first lock steps the clock beyond this offset, else slews", qd(d.Discipline.StepThreshold), ""},

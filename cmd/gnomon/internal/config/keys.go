@@ -43,6 +43,7 @@ var keys = []key{
 	{"board.capture_clear", "board", "CaptureClear", false},
 	{"refclock.nmea_delay", "refclock", "Locker.NMEADelay", true},
 	{"refclock.max_nmea_delay", "refclock", "Locker.MaxNMEADelay", false},
+	{"refclock.nmea_delay_error", "refclock", "NMEADelayErr", false},
 	{"refclock.accept_invalid", "refclock", "Locker.AcceptInvalid", false},
 	{"discipline.step_threshold", "discipline", "StepThreshold", false},
 	{"discipline.max_step", "discipline", "MaxStep", false},

@@ -135,6 +135,7 @@ func (c *Config) RefclockConfig(hat board.Hat) refclock.Config {
 	r.Locker.MaxNMEADelay = c.Refclock.MaxNMEADelay
 	r.Locker.EdgeDelay = hat.EdgeDelay
 	r.Locker.AcceptInvalid = c.Refclock.AcceptInvalid
+	r.NMEADelayErr = c.Refclock.NMEADelayError
 	// Locker.PPSErr stays 0: the PPS source's Precision.
 	return r
 }
