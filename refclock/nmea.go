@@ -189,8 +189,8 @@ var usedTypes = map[string]bool{"RMC": true, "ZDA": true, "GGA": true, "GNS": tr
 
 // Line parses one line (without its terminator) read completely at local
 // time rx. It returns a TimeMsg when the line is the first dated
-// time-bearing sentence of a new UTC second. Bad input is counted, never
-// fatal.
+// time-bearing sentence of a UTC second after the last one reported. Bad
+// input is counted, never fatal.
 func (p *Parser) Line(line string, rx time.Time) (m TimeMsg, ok bool) {
 	line = strings.TrimSpace(line)
 	if line == "" {
