@@ -87,8 +87,9 @@ func TestNMEAOnlyBoundCoversDelayError(t *testing.T) {
 	go func() { runDone <- rc.Run(ctx, port, nil, time.Now, out) }()
 
 	var n int
-	deadline := time.After(20 * time.Second)
-	for n < 5 {
+	var worst time.Duration
+	deadline := time.After(30 * time.Second)
+	for n < 8 {
 		select {
 		case s := <-out:
 			if s.Kind != source.KindGPS {
@@ -98,15 +99,18 @@ func TestNMEAOnlyBoundCoversDelayError(t *testing.T) {
 			errTrue := s.Offset.Abs() // the local clock is true time
 			covered := s.RootDispersion + s.ErrorBound
 			t.Logf("GPS sample: offset %v (its true error), root dispersion %v, error bound %v", s.Offset.Round(time.Microsecond), s.RootDispersion, s.ErrorBound)
-			if errTrue < 40*time.Millisecond || errTrue > 60*time.Millisecond {
-				t.Errorf("offset %v: the receiver should be about 50 ms off its configured delay", s.Offset)
-			}
+			// A loaded machine reads sentences late, which only shrinks
+			// the offset; the largest one shows the receiver's 50 ms.
+			worst = max(worst, errTrue)
 			if covered < errTrue {
 				t.Errorf("root dispersion %v + error bound %v do not cover the true error %v", s.RootDispersion, s.ErrorBound, errTrue)
 			}
 		case <-deadline:
-			t.Fatalf("%d GPS samples in 20 s", n)
+			t.Fatalf("%d GPS samples in 30 s", n)
 		}
+	}
+	if worst <= ErrorBoundSigmas*DefaultLockerConfig().NMEAErr {
+		t.Errorf("largest error %v: the receiver should be about 50 ms off, beyond the samples' own error bound", worst)
 	}
 	cancel()
 	port.Close()
