@@ -247,8 +247,8 @@ func startPriv(t *testing.T, bin, listen string) *proc {
 }
 
 // checkThreads reads every thread's status and wants uid (real,
-// effective, saved, fs) on each and CapEff = CapPrm = caps, no ambient or
-// inheritable capability.
+// effective, saved, fs) on each, CapEff = CapPrm = CapBnd = caps, no
+// ambient or inheritable capability, and no_new_privs.
 func checkThreads(t *testing.T, p *proc, uid int, caps uint64) {
 	t.Helper()
 	pid := p.cmd.Process.Pid
@@ -272,7 +272,10 @@ func checkThreads(t *testing.T, p *proc, uid int, caps uint64) {
 			t.Errorf("%s: Uid %q, want %d on all four", path, f["Uid"], uid)
 		}
 		want := fmt.Sprintf("%016x", caps)
-		for _, k := range []string{"CapEff", "CapPrm"} {
+		if f["NoNewPrivs"] != "1" {
+			t.Errorf("%s: NoNewPrivs %q, want 1", path, f["NoNewPrivs"])
+		}
+		for _, k := range []string{"CapEff", "CapPrm", "CapBnd"} {
 			if f[k] != want {
 				t.Errorf("%s: %s %s, want %s", path, k, f[k], want)
 			}
