@@ -57,7 +57,7 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		Seed:          simSeed,
 	}, time.Now)
 	hatCfg := simhat.DefaultConfig()
-	hatCfg.TimeError = f.simGPSError
+	hatCfg.TimeError, hatCfg.ErrorAfter = f.simGPSError, f.simGPSErrorAfter
 	hatCfg.OutageAfter, hatCfg.OutageFor = f.simOutageAfter, f.simOutageFor
 	hat, err := simhat.New(clk, hatCfg)
 	if err != nil {
