@@ -168,6 +168,7 @@ func (a *appliance) run(ctx context.Context) error {
 		start("ntpclient", func(ctx context.Context) error { return poller.Run(ctx, samples) })
 	}
 	start("server", srv.Serve)
+	start("firsttime", func(ctx context.Context) error { return logFirstTime(ctx, a.log, runner.Sources) })
 	for name, t := range vw.tasks {
 		start(name, t)
 	}
@@ -187,5 +188,26 @@ func (a *appliance) run(ctx context.Context) error {
 func spareProc(workers int) {
 	if n := workers + 1; runtime.GOMAXPROCS(0) < n {
 		runtime.GOMAXPROCS(n)
+	}
+}
+
+// logFirstTime logs, once, where the first time came from (the GPS vouched
+// for by the upstreams, the GPS alone, or the upstreams), watching the
+// selection's published standings; then it waits for ctx.
+func logFirstTime(ctx context.Context, log *slog.Logger, sources func() []selection.SourceState) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if ft, ok := selection.FirstTimeOf(sources()); ok {
+			log.Info("first time taken", "part", "discipline", "from", ft.From(), "source", ft.Peer, "kind", ft.Kind.String(),
+				"upstreams_agreeing", ft.Agreeing, "upstreams", ft.Upstreams)
+			<-ctx.Done()
+			return nil
+		}
 	}
 }

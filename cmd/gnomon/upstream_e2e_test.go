@@ -202,6 +202,27 @@ func checkOneStartupStep(t *testing.T, p *proc) {
 	}
 }
 
+var firstTimeRE = regexp.MustCompile(`msg="first time taken" part=discipline from="([^"]+)" source=(\S+)`)
+
+// firstTime returns where the log says the first time came from, and the
+// source.
+func firstTime(t *testing.T, p *proc) (from, src string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if m := firstTimeRE.FindStringSubmatch(p.Log()); m != nil {
+			if strings.Count(p.Log(), `msg="first time taken"`) != 1 {
+				t.Errorf("first time logged more than once\n%s", p.Log())
+			}
+			return m[1], m[2]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no first time in the log\n%s", p.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // peerLine is one line of ntpq -p.
 type peerLine struct {
 	tally         byte
@@ -270,6 +291,11 @@ func TestUpstreamChronydLiarsRejected(t *testing.T) {
 		first.at.Seconds(), strata(a), worstSynced(a), table(a))
 	t.Logf("ntpq -p:\n%s", out)
 	checkPeers(t, lines, out, 3, []float64{100, 1000})
+	if from, src := firstTime(t, p); from != "GPS vouched by upstreams" && from != "upstreams" {
+		t.Errorf("first time from %q (%s): want the GPS vouched for by the upstreams, or the upstreams", from, src)
+	} else {
+		t.Logf("first time taken from %s (%s)", from, src)
+	}
 	for _, s := range a {
 		if s.at >= first.at && (s.stratum != 1 || s.offset.Abs() > time.Millisecond) {
 			t.Errorf("after the lock gnomon served %v", s)
@@ -486,11 +512,27 @@ func TestUpstreamChronydWrongGPSRefused(t *testing.T) {
 			if worst := worstSynced(a); worst > 2*time.Millisecond {
 				t.Errorf("served %v off true time", worst)
 			}
+			if from, src := firstTime(t, p); from != "upstreams" {
+				t.Errorf("first time from %q (%s), want the upstreams", from, src)
+			}
 			log := p.Log()
 			if !strings.Contains(log, "source=GPS") || !(strings.Contains(log, "sample refused") || strings.Contains(log, "falseticker")) {
 				t.Errorf("the GPS was neither refused nor marked a falseticker:\n%s", log)
 			}
 			checkOneStartupStep(t, p)
 		})
+	}
+}
+
+// TestSimFirstTimeWithoutUpstreams: with no upstream servers the log says
+// the first time came from the GPS with none configured.
+func TestSimFirstTimeWithoutUpstreams(t *testing.T) {
+	p := startSim(t)
+	deadline := time.Now().Add(lockDeadline)
+	for !strings.Contains(p.Log(), `msg="first time taken"`) && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if from, src := firstTime(t, p); from != "GPS, no upstreams configured" || src != "GPS" {
+		t.Errorf("first time from %q (%s)", from, src)
 	}
 }
