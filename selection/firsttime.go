@@ -2,6 +2,7 @@ package selection
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gnomon-ntp/gnomon/source"
 )
@@ -67,4 +68,30 @@ func (f FirstTime) From() string {
 		return "GPS vouched by upstreams"
 	}
 	return "upstreams"
+}
+
+// NTPTimeOf returns the selected NTP time at local time now, for numbering
+// a bare PPS wire: the offset (reference - local) of the upstream that is
+// the system peer, else of the truechimer candidate with the least root
+// distance, and its error bound — its root distance grown by PHI with the
+// sample's age. ok is false when no upstream is a truechimer.
+func NTPTimeOf(states []SourceState, now time.Time) (offset, errorBound time.Duration, ok bool) {
+	var best *SourceState
+	for i := range states {
+		s := &states[i]
+		if s.Last.Kind != source.KindNTP || (s.State != StateSystemPeer && s.State != StateCandidate) {
+			continue
+		}
+		switch {
+		case best == nil, s.State == StateSystemPeer && best.State != StateSystemPeer:
+			best = s
+		case (s.State == StateSystemPeer) == (best.State == StateSystemPeer) && RootDistance(s.Last) < RootDistance(best.Last):
+			best = s
+		}
+	}
+	if best == nil {
+		return 0, 0, false
+	}
+	age := max(0, now.Sub(best.Last.Local))
+	return best.Last.Offset, RootDistance(best.Last) + time.Duration(PHI*float64(age)), true
 }

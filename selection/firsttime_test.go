@@ -63,3 +63,27 @@ func TestFirstTimeFromSelector(t *testing.T) {
 		t.Fatalf("after the upstream vouched: %+v %v (%v)", ft, ok, s.States())
 	}
 }
+
+func TestNTPTimeOf(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	up := func(id string, st State, off, delay time.Duration, age time.Duration) SourceState {
+		return SourceState{ID: source.ID(id), State: st, Last: source.Sample{Source: source.ID(id), Kind: source.KindNTP,
+			Local: now.Add(-age), Offset: off, Delay: delay, Stratum: 1}}
+	}
+	gps := SourceState{ID: source.RefclockID, State: StateSystemPeer, Last: source.Sample{Kind: source.KindPPS, Local: now, Offset: 5 * time.Second}}
+	if _, _, ok := NTPTimeOf([]SourceState{gps, up("liar:123", StateFalseticker, time.Second, 0, 0), up("old:123", StateUnusable, 0, 0, 0)}, now); ok {
+		t.Error("an NTP time from no truechimer")
+	}
+	// The candidate with the least root distance, with its age's growth.
+	off, bound, ok := NTPTimeOf([]SourceState{gps, up("far:123", StateCandidate, 3*time.Millisecond, 40*time.Millisecond, 0),
+		up("near:123", StateCandidate, time.Millisecond, 2*time.Millisecond, 1000*time.Second)}, now)
+	if !ok || off != time.Millisecond || bound != time.Millisecond+15*time.Millisecond {
+		t.Errorf("got %v ± %v %v, want 1ms ± 16ms", off, bound, ok)
+	}
+	// The system peer first.
+	off, _, ok = NTPTimeOf([]SourceState{up("near:123", StateCandidate, time.Millisecond, 0, 0),
+		up("peer:123", StateSystemPeer, 2*time.Millisecond, 10*time.Millisecond, 0)}, now)
+	if !ok || off != 2*time.Millisecond {
+		t.Errorf("got %v %v, want the system peer's 2ms", off, ok)
+	}
+}

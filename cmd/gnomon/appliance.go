@@ -53,6 +53,9 @@ type appliance struct {
 	sim       bool
 	socketGID int
 	hasPPS    bool
+	// ppsFromNTP numbers the pulses from the selected upstream's time: a
+	// bare PPS wire with no NMEA.
+	ppsFromNTP bool
 	// probeBaud tries the other baud rates when the port carries only
 	// noise (nil: none).
 	probeBaud func(ctx context.Context) (int, error)
@@ -85,6 +88,12 @@ func (a *appliance) run(ctx context.Context) error {
 	}
 	runner := discipline.NewRunner(loop, sel, a.driftPath, a.log.With("part", "discipline"))
 	runner.OnStep(poller.Stepped)
+	if a.ppsFromNTP {
+		a.ref.SetNTPTime(func(local time.Time) (refclock.NTPTime, bool) {
+			off, bound, ok := selection.NTPTimeOf(runner.Sources(), local)
+			return refclock.NTPTime{Offset: off, ErrorBound: bound}, ok
+		})
+	}
 	srv, err := server.New(a.srvCfg, a.timeSrc, loop.State, a.log.With("part", "server"))
 	if err != nil {
 		return fmt.Errorf("server: %w", err)

@@ -59,6 +59,7 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 	hatCfg := simhat.DefaultConfig()
 	hatCfg.TimeError, hatCfg.ErrorAfter = f.simGPSError, f.simGPSErrorAfter
 	hatCfg.OutageAfter, hatCfg.OutageFor = f.simOutageAfter, f.simOutageFor
+	hatCfg.NoNMEA = f.simNoNMEA
 	hat, err := simhat.New(clk, hatCfg)
 	if err != nil {
 		return err
@@ -120,6 +121,8 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		sim:       true,
 		socketGID: gid,
 		hasPPS:    true,
+		// A bare PPS wire: pulses numbered from the upstreams' time.
+		ppsFromNTP: f.simNoNMEA,
 	}
 	if userName != "" {
 		a.afterListen = func() error { return dropTo(log, userName, uid, gid) }

@@ -483,41 +483,51 @@ func TestUpstreamGPSStartsLying(t *testing.T) {
 	}
 }
 
-// TestUpstreamChronydWrongGPSRefused: a GPS rolled over by 1024 weeks, and
-// one spoofed 1 s ahead, with three chronyd upstreams: the GPS is refused,
-// gnomon serves the upstreams' time at stratum 2, never stratum 1, and
-// never steps toward the GPS.
-func TestUpstreamChronydWrongGPSRefused(t *testing.T) {
-	for _, tc := range []struct{ name, err string }{
-		{"rollover", "-619315200s"}, // 1024 weeks back
-		{"spoof", "1s"},
+// TestUpstreamChronydWrongGPS: with three chronyd upstreams, a GPS rolled
+// over by 1024 weeks has its date corrected by the NMEA reader (it then
+// agrees with the upstreams and is served at stratum 1), and one spoofed
+// 1 s ahead is refused: gnomon serves the upstreams' time at stratum 2,
+// never stratum 1. Neither ever steps the clock toward the GPS's time, and
+// what is served stays within a millisecond of true time.
+func TestUpstreamChronydWrongGPS(t *testing.T) {
+	for _, tc := range []struct {
+		name, err string
+		stratum   uint8
+		from      string
+	}{
+		{"rollover corrected", "-619315200s", 1, ""}, // 1024 weeks back
+		{"spoof refused", "1s", 2, "upstreams"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append(chronydUpstreams(t, 3), "--sim-gps-error", tc.err)
 			p := startSim(t, args...)
 			w := watch(t, p)
-			s2 := w.until(t, p, 75*time.Second, "stratum 2 within 1 ms", func(s served) bool {
-				return s.stratum == 2 && s.leap == ntp.LeapNoWarning && s.offset.Abs() < time.Millisecond
+			got := w.until(t, p, 75*time.Second, fmt.Sprintf("stratum %d within 1 ms", tc.stratum), func(s served) bool {
+				return s.stratum == tc.stratum && s.leap == ntp.LeapNoWarning && s.offset.Abs() < time.Millisecond
 			})
-			time.Sleep(5 * time.Second)
+			time.Sleep(10 * time.Second)
 			w.end()
 			a := w.answers()
-			t.Logf("GPS off by %s: stratum 2 from the upstreams at %.1f s; worst synchronised offset %v; stratum over time: %s\n%s",
-				tc.err, s2.at.Seconds(), worstSynced(a), strata(a), table(a))
+			t.Logf("GPS off by %s: stratum %d at %.1f s; worst synchronised offset %v; stratum over time: %s\n%s",
+				tc.err, tc.stratum, got.at.Seconds(), worstSynced(a), strata(a), table(a))
 			for _, s := range a {
-				if s.stratum == 1 {
-					t.Errorf("served stratum 1 from a wrong GPS: %v", s)
+				if s.at >= got.at && s.stratum != tc.stratum {
+					t.Errorf("served %v after settling at stratum %d", s, tc.stratum)
 				}
 			}
 			if worst := worstSynced(a); worst > 2*time.Millisecond {
 				t.Errorf("served %v off true time", worst)
 			}
-			if from, src := firstTime(t, p); from != "upstreams" {
-				t.Errorf("first time from %q (%s), want the upstreams", from, src)
+			from, src := firstTime(t, p)
+			t.Logf("first time taken from %s (%s)", from, src)
+			if tc.from != "" && from != tc.from {
+				t.Errorf("first time from %q (%s), want the %s", from, src, tc.from)
 			}
-			log := p.Log()
-			if !strings.Contains(log, "source=GPS") || !(strings.Contains(log, "sample refused") || strings.Contains(log, "falseticker")) {
-				t.Errorf("the GPS was neither refused nor marked a falseticker:\n%s", log)
+			if tc.stratum == 2 {
+				log := p.Log()
+				if !strings.Contains(log, `falseticker: it disagrees with the others and is not used" part=discipline source=GPS`) {
+					t.Errorf("the spoofed GPS was not marked a falseticker:\n%s", log)
+				}
 			}
 			checkOneStartupStep(t, p)
 		})

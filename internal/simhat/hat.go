@@ -42,6 +42,8 @@ type Config struct {
 	// ErrorAfter delays TimeError: the receiver keeps true time for that
 	// long after Run starts, then starts lying (0: from the start).
 	ErrorAfter time.Duration
+	// NoNMEA makes a bare PPS wire: pulses only, no sentences.
+	NoNMEA bool
 	// OutageAfter loses the antenna that long after Run starts (0: never):
 	// no pulses and no sentences for OutageFor (0: for good).
 	OutageAfter, OutageFor time.Duration
@@ -206,7 +208,9 @@ func (h *Hat) Run(ctx context.Context) error {
 		if !sleepUntil(toTrue(sec.Add(delay))) {
 			return nil
 		}
-		h.writeNMEA(sec)
+		if !h.cfg.NoNMEA {
+			h.writeNMEA(sec)
+		}
 		sec = sec.Add(time.Second)
 	}
 }
