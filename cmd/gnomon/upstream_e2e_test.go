@@ -546,3 +546,57 @@ func TestSimFirstTimeWithoutUpstreams(t *testing.T) {
 		t.Errorf("first time from %q (%s)", from, src)
 	}
 }
+
+// TestUpstreamBarePPSNumberedFromNTP: a bare PPS wire (--sim-no-nmea, no
+// sentences at all) with three chronyd upstreams: each pulse is numbered
+// from the upstreams' time, and gnomon serves stratum 1, refid PPS, within
+// a millisecond of true time.
+func TestUpstreamBarePPSNumberedFromNTP(t *testing.T) {
+	args := append(chronydUpstreams(t, 3), "--sim-no-nmea")
+	p := startSim(t, args...)
+	w := watch(t, p)
+	got := w.until(t, p, lockDeadline, "stratum 1 PPS within 1 ms", func(s served) bool {
+		return s.stratum == 1 && s.refID == "PPS" && s.leap == ntp.LeapNoWarning && s.offset.Abs() < time.Millisecond
+	})
+	time.Sleep(10 * time.Second)
+	w.end()
+	a := w.answers()
+	t.Logf("bare PPS numbered from NTP: stratum 1 / PPS at %.1f s; worst synchronised offset %v; stratum over time: %s\n%s",
+		got.at.Seconds(), worstSynced(a), strata(a), table(a))
+	for _, s := range a {
+		if s.at >= got.at && (s.stratum != 1 || s.refID != "PPS") {
+			t.Errorf("served %v after the PPS lock", s)
+		}
+	}
+	if worst := worstSynced(a); worst > time.Millisecond {
+		t.Errorf("served %v off true time", worst)
+	}
+	log := p.Log()
+	for _, want := range []string{`msg="pps numbered from NTP time`, `msg="refclock samples" part=refclock refid=PPS`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %s\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "pps locked to nmea") {
+		t.Errorf("pulses locked to NMEA on a wire without it\n%s", log)
+	}
+	checkOneStartupStep(t, p)
+}
+
+// TestSimBarePPSWithoutUpstreams: a bare PPS wire and no upstream to
+// number it from: nothing is numbered and nothing served as synchronised.
+func TestSimBarePPSWithoutUpstreams(t *testing.T) {
+	p := startSim(t, "--sim-no-nmea")
+	w := watch(t, p)
+	time.Sleep(15 * time.Second)
+	w.end()
+	a := w.answers()
+	if len(a) < 4 {
+		t.Fatalf("%d answers in 15 s\n%s", len(a), p.Log())
+	}
+	for _, s := range a {
+		if s.stratum != 16 || s.leap != ntp.LeapNotInSync {
+			t.Errorf("served %v from pulses nobody numbered\n%s", s, p.Log())
+		}
+	}
+}
