@@ -600,3 +600,38 @@ func TestSimBarePPSWithoutUpstreams(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolMonitorPatternNotLimited: the NTP pool's monitors each send three
+// queries 2 s apart, from several addresses at once; under the default rate
+// limits every query is answered, none kissed (RATE) or dropped.
+func TestPoolMonitorPatternNotLimited(t *testing.T) {
+	p := startSim(t)
+	host, port := p.hostPort(t)
+	monitors := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"}
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for _, m := range monitors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := 0; round < 2; round++ {
+				for k := 0; k < 3; k++ {
+					r, err := ntp.QueryWithOptions(host, ntp.QueryOptions{Port: port, LocalAddress: m, Timeout: 2 * time.Second})
+					switch {
+					case err != nil:
+						errs <- fmt.Sprintf("monitor %s round %d query %d: %v", m, round, k+1, err)
+					case r.Stratum == 0:
+						errs <- fmt.Sprintf("monitor %s round %d query %d: kissed %s", m, round, k+1, r.KissCode)
+					}
+					time.Sleep(2 * time.Second)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	t.Logf("%d monitors x 2 rounds x 3 queries 2 s apart: all answered", len(monitors))
+}
