@@ -202,7 +202,7 @@ func checkOneStartupStep(t *testing.T, p *proc) {
 	}
 }
 
-var firstTimeRE = regexp.MustCompile(`msg="first time taken" part=discipline from="([^"]+)" source=(\S+)`)
+var firstTimeRE = regexp.MustCompile(`msg="first time taken" part=discipline from=("[^"]+"|\S+) source=(\S+)`)
 
 // firstTime returns where the log says the first time came from, and the
 // source.
@@ -214,7 +214,7 @@ func firstTime(t *testing.T, p *proc) (from, src string) {
 			if strings.Count(p.Log(), `msg="first time taken"`) != 1 {
 				t.Errorf("first time logged more than once\n%s", p.Log())
 			}
-			return m[1], m[2]
+			return strings.Trim(m[1], `"`), m[2]
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no first time in the log\n%s", p.Log())
