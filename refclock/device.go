@@ -88,6 +88,10 @@ func (d *Device) Run(ctx context.Context, now func() time.Time, out chan<- sourc
 	return d.rc.Run(ctx, port, d.dev.PPS, now, out)
 }
 
+// SetNTPTime numbers the pulses from NTP time instead of NMEA (a bare
+// PPS wire); see RefClock.SetNTPTime. Call it before Run.
+func (d *Device) SetNTPTime(f func(local time.Time) (NTPTime, bool)) { d.rc.SetNTPTime(f) }
+
 // Close closes the devices (idempotent). While Run runs, it closes the
 // pulse source and the port Run reads, which ends Run's reads.
 func (d *Device) Close() error {

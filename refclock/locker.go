@@ -171,6 +171,10 @@ type LockerStats struct {
 	LockGained, LockLost uint64
 	// PPSSamples and GPSSamples count samples returned by kind.
 	PPSSamples, GPSSamples uint64
+	// NTPNumbered counts pulses numbered from NTP time (AddEdgeFromNTP);
+	// NTPUnsure those left unnumbered because the NTP time was missing or
+	// not sure enough to name the second.
+	NTPNumbered, NTPUnsure uint64
 }
 
 // Locker numbers each PPS pulse with the UTC second its NMEA sentence names
@@ -545,4 +549,53 @@ func isLeap(m TimeMsg, label, pred time.Time) bool {
 		return true
 	}
 	return false
+}
+
+// NTPTime is the selected NTP source's time, for numbering a bare PPS wire
+// (no NMEA): Offset = NTP reference - local clock, known within ErrorBound
+// (the source's root distance grown with its sample's age).
+type NTPTime struct {
+	Offset     time.Duration
+	ErrorBound time.Duration
+}
+
+// Bounds of numbering pulses from NTP time.
+const (
+	// MaxNTPNumberingBound is the largest NTP error bound pulses are
+	// numbered with: well under the half second that would make the
+	// second ambiguous.
+	MaxNTPNumberingBound = 100 * time.Millisecond
+	// NTPNumberingMargin: a pulse is numbered only when its NTP time is
+	// this far at least from the middle between two seconds, error bound
+	// included (a pulse half a second from NTP's seconds is not a pulse
+	// of the UTC second, or NTP is wrong).
+	NTPNumberingMargin = 100 * time.Millisecond
+)
+
+// AddEdgeFromNTP numbers one PPS edge from NTP time instead of NMEA (a bare
+// PPS wire, as chrony's lock to an NTP source): the pulse marks the UTC
+// second nearest its NTP time. It returns the pulse's sample, kind PPS,
+// refid PPS, when have is true, t's error bound is below
+// MaxNTPNumberingBound, and the NTP time of the pulse is within half a
+// second less NTPNumberingMargin of that second, error bound included;
+// else the pulse is left unnumbered (NTPUnsure).
+func (l *Locker) AddEdgeFromNTP(e pps.Edge, t NTPTime, have bool) (source.Sample, bool) {
+	if !e.Assert {
+		l.stats.ClearEdges++
+		return source.Sample{}, false
+	}
+	l.stats.Edges++
+	if !have || t.ErrorBound < 0 || t.ErrorBound >= MaxNTPNumberingBound {
+		l.stats.NTPUnsure++
+		return source.Sample{}, false
+	}
+	at := e.Time.Add(t.Offset)
+	label := at.Round(time.Second)
+	if at.Sub(label).Abs()+t.ErrorBound > time.Second/2-NTPNumberingMargin {
+		l.stats.NTPUnsure++
+		return source.Sample{}, false
+	}
+	l.stats.NTPNumbered++
+	l.stats.PPSSamples++
+	return l.refSample(source.KindPPS, e.Time, label.Add(l.cfg.EdgeDelay).Sub(e.Time), l.cfg.PPSErr), true
 }

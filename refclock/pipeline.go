@@ -42,6 +42,17 @@ func (p *Pipeline) AddEdge(e pps.Edge) (source.Sample, bool, PipelineEvent) {
 	return p.add(func() (source.Sample, bool) { return p.locker.AddEdge(e) })
 }
 
+// AddEdgeFromNTP feeds one PPS edge of a bare PPS wire, numbered from the
+// NTP time t (Locker.AddEdgeFromNTP; have false: no NTP time); it returns
+// the sample to use, if any, vetted by the outlier filter.
+func (p *Pipeline) AddEdgeFromNTP(e pps.Edge, t NTPTime, have bool) (source.Sample, bool) {
+	s, ok := p.locker.AddEdgeFromNTP(e, t, have)
+	if ok && !p.noFilter && !p.filter.Add(s) {
+		ok = false
+	}
+	return s, ok
+}
+
 // AddTime feeds one NMEA time message; it returns the sample to use, if any.
 func (p *Pipeline) AddTime(m TimeMsg) (source.Sample, bool, PipelineEvent) {
 	return p.add(func() (source.Sample, bool) { return p.locker.AddTime(m) })

@@ -94,7 +94,15 @@ type RefClock struct {
 	log    *slog.Logger
 	status atomic.Pointer[Status]
 	nmea   atomic.Pointer[NMEAStats]
+	// ntpTime, when set, numbers the pulses from NTP time instead of NMEA
+	// (a bare PPS wire).
+	ntpTime func(local time.Time) (NTPTime, bool)
 }
+
+// SetNTPTime makes Run number every pulse from the selected NTP source's
+// time, f(the pulse's local stamp), instead of NMEA sentences: a bare PPS
+// wire with no NMEA (Locker.AddEdgeFromNTP). Call it before Run.
+func (rc *RefClock) SetNTPTime(f func(local time.Time) (NTPTime, bool)) { rc.ntpTime = f }
 
 // New returns a RefClock with cfg (zero fields take defaults); it fails if
 // cfg does not validate. log may be nil.
@@ -175,6 +183,10 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 	} else {
 		rc.log.Info("no pps source: NMEA alone, millisecond accuracy")
 	}
+	if rc.ntpTime != nil && pulses != nil {
+		rc.log.Info("pps numbered from NTP time: each pulse marks the UTC second the selected upstream names (no NMEA)",
+			"max_ntp_error", MaxNTPNumberingBound)
+	}
 
 	var st Status
 	publish := func() {
@@ -215,7 +227,12 @@ func (rc *RefClock) Run(ctx context.Context, nmea io.Reader, pulses pps.Source, 
 			}
 		case e := <-edges:
 			st.LastEdge = e.Time
-			s, ok, ev = pipe.AddEdge(e)
+			if rc.ntpTime != nil {
+				t, have := rc.ntpTime(e.Time)
+				s, ok = pipe.AddEdgeFromNTP(e, t, have)
+			} else {
+				s, ok, ev = pipe.AddEdge(e)
+			}
 		}
 		switch ev {
 		case NumberingLocked:

@@ -53,6 +53,9 @@ type appliance struct {
 	sim       bool
 	socketGID int
 	hasPPS    bool
+	// ppsFromNTP numbers the pulses from the selected upstream's time: a
+	// bare PPS wire with no NMEA.
+	ppsFromNTP bool
 	// probeBaud tries the other baud rates when the port carries only
 	// noise (nil: none).
 	probeBaud func(ctx context.Context) (int, error)
@@ -85,6 +88,12 @@ func (a *appliance) run(ctx context.Context) error {
 	}
 	runner := discipline.NewRunner(loop, sel, a.driftPath, a.log.With("part", "discipline"))
 	runner.OnStep(poller.Stepped)
+	if a.ppsFromNTP {
+		a.ref.SetNTPTime(func(local time.Time) (refclock.NTPTime, bool) {
+			off, bound, ok := selection.NTPTimeOf(runner.Sources(), local)
+			return refclock.NTPTime{Offset: off, ErrorBound: bound}, ok
+		})
+	}
 	srv, err := server.New(a.srvCfg, a.timeSrc, loop.State, a.log.With("part", "server"))
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -168,6 +177,7 @@ func (a *appliance) run(ctx context.Context) error {
 		start("ntpclient", func(ctx context.Context) error { return poller.Run(ctx, samples) })
 	}
 	start("server", srv.Serve)
+	start("firsttime", func(ctx context.Context) error { return logFirstTime(ctx, a.log, runner.Sources) })
 	for name, t := range vw.tasks {
 		start(name, t)
 	}
@@ -187,5 +197,26 @@ func (a *appliance) run(ctx context.Context) error {
 func spareProc(workers int) {
 	if n := workers + 1; runtime.GOMAXPROCS(0) < n {
 		runtime.GOMAXPROCS(n)
+	}
+}
+
+// logFirstTime logs, once, where the first time came from (the GPS vouched
+// for by the upstreams, the GPS alone, or the upstreams), watching the
+// selection's published standings; then it waits for ctx.
+func logFirstTime(ctx context.Context, log *slog.Logger, sources func() []selection.SourceState) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if ft, ok := selection.FirstTimeOf(sources()); ok {
+			log.Info("first time taken", "part", "discipline", "from", ft.From(), "source", ft.Peer, "kind", ft.Kind.String(),
+				"upstreams_agreeing", ft.Agreeing, "upstreams", ft.Upstreams)
+			<-ctx.Done()
+			return nil
+		}
 	}
 }

@@ -140,10 +140,16 @@ type runFlags struct {
 	// simGPSError puts the simulated receiver's time off true time from
 	// the start (--sim-gps-error).
 	simGPSError time.Duration
+	// simGPSErrorAfter delays that error: the receiver starts lying after
+	// this long (--sim-gps-error-after).
+	simGPSErrorAfter time.Duration
 	// simOutageAfter and simOutageFor lose the simulated antenna
 	// (--sim-gps-outage-after, --sim-gps-outage-for).
 	simOutageAfter, simOutageFor time.Duration
-	simHost                      bool // --sim-serve-host-clock (simhost.go)
+	// simNoNMEA wires a bare PPS line: pulses numbered from NTP time
+	// (--sim-no-nmea).
+	simNoNMEA bool
+	simHost   bool // --sim-serve-host-clock (simhost.go)
 	// over are the flags that override the config file (or, with --sim,
 	// the simulation's defaults).
 	over  config.Overrides
@@ -156,8 +162,10 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	fs.SetOutput(stderr)
 	fs.BoolVar(&f.sim, "sim", false, "run on a simulated GPS hat and a simulated clock (the host clock is never changed)")
 	fs.DurationVar(&f.simGPSError, "sim-gps-error", 0, "with --sim: the simulated receiver's time is off by this `duration` from the start (a spoof or a wrong date, e.g. 105192h for 2038)")
+	fs.DurationVar(&f.simGPSErrorAfter, "sim-gps-error-after", 0, "with --sim-gps-error: the simulated receiver keeps true time for this `duration`, then starts lying")
 	fs.DurationVar(&f.simOutageAfter, "sim-gps-outage-after", 0, "with --sim: the simulated antenna is lost after this `duration` (no pulses, no sentences)")
 	fs.DurationVar(&f.simOutageFor, "sim-gps-outage-for", 0, "with --sim-gps-outage-after: the antenna comes back after this `duration` (0: never)")
+	fs.BoolVar(&f.simNoNMEA, "sim-no-nmea", false, "with --sim: the simulated hat gives pulses only, no NMEA; each pulse is numbered from the selected upstream's time (needs --upstream)")
 	fs.BoolVar(&f.simHost, "sim-serve-host-clock", false, simHostUsage)
 	fs.StringVar(&f.config, "config", "", "TOML configuration `file` for real hardware")
 	fs.Var((*listFlag)(&f.over.Upstreams), "upstream", "upstream NTP server `HOST:PORT [iburst] [prefer] [minpoll N] [maxpoll N]` beside the GPS (repeatable; added to the config's ntp.servers)")
@@ -181,7 +189,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 		fmt.Fprintf(stderr, "gnomon run: unexpected argument %q\n", fs.Arg(0))
 		return nil, errUsage
 	}
-	if !f.sim && (f.simGPSError != 0 || f.simOutageAfter != 0 || f.simOutageFor != 0) {
+	if !f.sim && (f.simGPSError != 0 || f.simGPSErrorAfter != 0 || f.simNoNMEA || f.simOutageAfter != 0 || f.simOutageFor != 0) {
 		fmt.Fprintln(stderr, "gnomon run: the --sim-gps-* flags need --sim")
 		return nil, errUsage
 	}

@@ -57,8 +57,9 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		Seed:          simSeed,
 	}, time.Now)
 	hatCfg := simhat.DefaultConfig()
-	hatCfg.TimeError = f.simGPSError
+	hatCfg.TimeError, hatCfg.ErrorAfter = f.simGPSError, f.simGPSErrorAfter
 	hatCfg.OutageAfter, hatCfg.OutageFor = f.simOutageAfter, f.simOutageFor
+	hatCfg.NoNMEA = f.simNoNMEA
 	hat, err := simhat.New(clk, hatCfg)
 	if err != nil {
 		return err
@@ -125,6 +126,8 @@ func runSim(ctx context.Context, f *runFlags, stderr io.Writer) error {
 		sim:       true,
 		socketGID: priv.gid,
 		hasPPS:    true,
+		// A bare PPS wire: pulses numbered from the upstreams' time.
+		ppsFromNTP: f.simNoNMEA,
 	}
 	a.afterListen = func() error { return dropTo(log, priv) }
 	// clock_minus_host: how far the simulated clock really is from true

@@ -39,6 +39,11 @@ type Config struct {
 	// wrong date. Its pulses mark its own whole seconds and its sentences
 	// name them.
 	TimeError time.Duration
+	// ErrorAfter delays TimeError: the receiver keeps true time for that
+	// long after Run starts, then starts lying (0: from the start).
+	ErrorAfter time.Duration
+	// NoNMEA makes a bare PPS wire: pulses only, no sentences.
+	NoNMEA bool
 	// OutageAfter loses the antenna that long after Run starts (0: never):
 	// no pulses and no sentences for OutageFor (0: for good).
 	OutageAfter, OutageFor time.Duration
@@ -64,6 +69,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("simhat: NMEAJitter %v is negative", c.NMEAJitter)
 	case c.NMEADelay <= 0 || c.NMEADelay >= 900*time.Millisecond:
 		return fmt.Errorf("simhat: NMEADelay %v is outside (0, 900ms)", c.NMEADelay)
+	case c.ErrorAfter < 0:
+		return fmt.Errorf("simhat: ErrorAfter %v is negative", c.ErrorAfter)
 	}
 	return nil
 }
@@ -148,11 +155,20 @@ func (h *Hat) Run(ctx context.Context) error {
 		}
 	}
 	var seq uint64
-	// sec runs in the receiver's time; its true instant is sec - TimeError.
-	toTrue := func(rx time.Time) time.Time { return rx.Add(-h.cfg.TimeError) }
-	rxNow := func() time.Time { return h.cfg.TrueNow().Add(h.cfg.TimeError) }
-	sec := rxNow().Truncate(time.Second).Add(time.Second)
 	started := h.cfg.TrueNow()
+	// timeErr is the receiver's error at true time t: TimeError, from
+	// ErrorAfter on.
+	timeErr := func(t time.Time) time.Duration {
+		if t.Sub(started) < h.cfg.ErrorAfter {
+			return 0
+		}
+		return h.cfg.TimeError
+	}
+	curErr := timeErr(started)
+	// sec runs in the receiver's time; its true instant is sec - curErr.
+	toTrue := func(rx time.Time) time.Time { return rx.Add(-curErr) }
+	rxNow := func() time.Time { return h.cfg.TrueNow().Add(curErr) }
+	sec := rxNow().Truncate(time.Second).Add(time.Second)
 	lost := func(t time.Time) bool {
 		if h.cfg.OutageAfter <= 0 || t.Sub(started) < h.cfg.OutageAfter {
 			return false
@@ -162,6 +178,12 @@ func (h *Hat) Run(ctx context.Context) error {
 	for {
 		if !sleepUntil(toTrue(sec)) {
 			return nil
+		}
+		if e := timeErr(toTrue(sec)); e != curErr {
+			// The lie begins: the receiver's seconds move by it.
+			curErr = e
+			sec = rxNow().Truncate(time.Second).Add(time.Second)
+			continue
 		}
 		// A stall (suspend, overload) of more than a second skips the
 		// pulses missed, as a receiver's would be missed by a busy host.
@@ -186,7 +208,9 @@ func (h *Hat) Run(ctx context.Context) error {
 		if !sleepUntil(toTrue(sec.Add(delay))) {
 			return nil
 		}
-		h.writeNMEA(sec)
+		if !h.cfg.NoNMEA {
+			h.writeNMEA(sec)
+		}
 		sec = sec.Add(time.Second)
 	}
 }

@@ -157,3 +157,41 @@ func TestValidate(t *testing.T) {
 		t.Error("New accepted NMEADelay 2s")
 	}
 }
+
+// TestErrorAfter: a receiver that starts lying (300 ms ahead) after 1.5 s
+// marks true seconds first, then its own, 300 ms early in true time.
+func TestErrorAfter(t *testing.T) {
+	hat, err := New(offsetClock(0), Config{TimeError: 300 * time.Millisecond, ErrorAfter: 1500 * time.Millisecond, PPSJitter: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hat.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 4500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := hat.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var honest, lying int
+	for e := range hat.Edges() {
+		frac := e.Time.Sub(e.Time.Truncate(time.Second))
+		switch since := e.Time.Sub(start); {
+		case since < 1500*time.Millisecond:
+			if frac > 10*time.Millisecond && frac < 990*time.Millisecond {
+				t.Errorf("edge %d at %v before the lie is %v off a true second", e.Seq, since, frac)
+			}
+			honest++
+		case since > 1600*time.Millisecond:
+			if d := frac - 700*time.Millisecond; d.Abs() > 10*time.Millisecond {
+				t.Errorf("edge %d at %v after the lie is at %v past a true second, want 700ms", e.Seq, since, frac)
+			}
+			lying++
+		}
+	}
+	if honest < 1 || lying < 2 {
+		t.Errorf("%d honest and %d lying edges, want at least 1 and 2", honest, lying)
+	}
+	if _, err := New(offsetClock(0), Config{ErrorAfter: -time.Second}); err == nil {
+		t.Error("New accepted a negative ErrorAfter")
+	}
+}

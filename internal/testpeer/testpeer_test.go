@@ -2,9 +2,13 @@ package testpeer
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/gnomon-ntp/gnomon/ntp"
 )
 
 // fakeTB records a Fatalf instead of ending the test.
@@ -54,6 +58,38 @@ func TestPeersInstalled(t *testing.T) {
 		st, err := os.Stat(p)
 		if err != nil || st.Mode()&0o111 == 0 {
 			t.Errorf("%s at %s is not an executable file: %v", name, p, err)
+		}
+	}
+}
+
+// TestStartChronyd starts two chronyd servers on loopback and checks each
+// answers at stratum 1 with this machine's time.
+func TestStartChronyd(t *testing.T) {
+	for i := 0; i < 2; i++ {
+		s := StartChronyd(t)
+		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(s.Addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := make([]byte, 48)
+		req[0] = 0x23
+		c.Write(req)
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 512)
+		n, err := c.Read(buf)
+		c.Close()
+		if err != nil || n < 48 {
+			t.Fatalf("chronyd %v: %v (%d bytes)", s.Addr, err, n)
+		}
+		var h ntp.Header
+		if err := ntp.Decode(buf[:n], &h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Stratum != 1 || h.Mode != ntp.ModeServer {
+			t.Errorf("chronyd %v: stratum %d mode %d, want a stratum 1 server", s.Addr, h.Stratum, h.Mode)
+		}
+		if off := time.Until(h.TransmitTime.Time()); off.Abs() > 100*time.Millisecond {
+			t.Errorf("chronyd %v serves %v from this machine's clock", s.Addr, off)
 		}
 	}
 }
