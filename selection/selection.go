@@ -153,6 +153,7 @@ type Selector struct {
 	peer   *candidate
 	ntp    bool      // an upstream is registered
 	start  time.Time // local time of the first selection
+	now    time.Time // local time of the last selection (never goes back)
 	synced bool      // a system peer has been chosen once
 	alarm  string
 }
@@ -202,7 +203,10 @@ func (s *Selector) Add(smp source.Sample) (Result, error) {
 	}
 	c.last = smp
 	c.samples++
-	s.selectAt(smp.Local)
+	// An upstream's clock-filter pick may be minutes older than the
+	// others' latest samples: the selection runs at the latest time seen,
+	// never back in time, so no sample looks younger than it is.
+	s.selectAt(later(s.now, smp.Local))
 	res := Result{Identity: s.identity()}
 	if s.peer == c {
 		res.Use = true
@@ -213,7 +217,7 @@ func (s *Selector) Add(smp source.Sample) (Result, error) {
 
 // Tick selects again at now (local clock), so a silent source ages out.
 func (s *Selector) Tick(now time.Time) Result {
-	s.selectAt(now)
+	s.selectAt(later(s.now, now))
 	return Result{Identity: s.identity()}
 }
 
@@ -227,6 +231,7 @@ func (s *Selector) selectAt(now time.Time) {
 	if s.start.IsZero() {
 		s.start = now
 	}
+	s.now = now
 	s.alarm = ""
 	var usable []*candidate
 	upstreams := 0
@@ -304,6 +309,14 @@ func (s *Selector) selectAt(now time.Time) {
 	}
 }
 
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 func find(cs []*candidate, f func(*candidate) bool) *candidate {
 	for _, c := range cs {
 		if f(c) {
@@ -316,7 +329,7 @@ func find(cs []*candidate, f func(*candidate) bool) *candidate {
 // interval is a candidate's correctness interval at now: its offset ±
 // its root distance grown with the sample's age.
 func interval(c *candidate, now time.Time) (lo, hi time.Duration) {
-	d := RootDistance(c.last) + time.Duration(PHI*float64(now.Sub(c.last.Local)))
+	d := RootDistance(c.last) + time.Duration(PHI*float64(max(now.Sub(c.last.Local), 0)))
 	return c.last.Offset - d, c.last.Offset + d
 }
 
@@ -408,6 +421,12 @@ func better(a, b *candidate) bool {
 // Stepped tells the selector the local clock was stepped by d: every
 // stored offset (reference - local) drops by d.
 func (s *Selector) Stepped(d time.Duration) {
+	if !s.now.IsZero() {
+		s.now = s.now.Add(d)
+	}
+	if !s.start.IsZero() {
+		s.start = s.start.Add(d)
+	}
 	for _, c := range s.cands {
 		if !c.last.Local.IsZero() {
 			c.last.Offset -= d

@@ -222,3 +222,47 @@ func TestRefclockLostFallsBack(t *testing.T) {
 		t.Fatalf("after the holdover: %+v", res)
 	}
 }
+
+// An upstream's clock filter hands over its minimum-delay sample, which may
+// be a minute older than the GPS's latest: the selection must not run back
+// at that sample's time, where the GPS's fresh sample would look younger
+// than it is (a negative age shrinking its interval to nothing) and be
+// marked a falseticker. Found by the upstream simulation (discsim U11).
+func TestOldFilterSampleDoesNotRejectGPS(t *testing.T) {
+	s, ids := withUpstreams(t, 4)
+	for i, id := range ids {
+		s.Add(ntpAt(id, time.Duration(10+i)*time.Second, time.Duration(i*100)*time.Microsecond))
+	}
+	if res, _ := s.Add(pps(100 * time.Second)); !res.Use {
+		t.Fatalf("GPS not used: %v", s.States())
+	}
+	res, _ := s.Add(ntpAt(ids[0], 35*time.Second, 200*time.Microsecond))
+	if res.Identity.Peer != source.RefclockID || state(s, source.RefclockID) != StateSystemPeer {
+		t.Fatalf("an old filter sample unseated the GPS: %+v %v", res.Identity, s.States())
+	}
+	if res, _ := s.Add(pps(101 * time.Second)); !res.Use {
+		t.Fatalf("GPS not used after the old sample: %v", s.States())
+	}
+}
+
+// A step of the local clock moves the selection's own notion of now with
+// the samples: after a step back by two hours the next GPS sample is fresh,
+// not two hours beyond the last selection.
+func TestSteppedMovesNow(t *testing.T) {
+	s, ids := withUpstreams(t, 3)
+	for i, id := range ids {
+		s.Add(ntpAt(id, time.Duration(i)*time.Second, -2*time.Hour)) // the local clock 2 h ahead
+	}
+	first := pps(10 * time.Second)
+	first.Offset = -2 * time.Hour
+	s.Add(first)
+	s.Stepped(-2 * time.Hour)
+	if res, _ := s.Add(pps(11*time.Second - 2*time.Hour)); !res.Use {
+		t.Fatalf("GPS not used after a step back: %+v %v", res, s.States())
+	}
+	for _, id := range ids {
+		if st := state(s, id); st == StateUnusable {
+			t.Errorf("%s unusable after the step", id)
+		}
+	}
+}

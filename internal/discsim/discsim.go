@@ -19,7 +19,7 @@ import (
 func Main(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	scen := fs.String("scenario", "S1", "scenario: "+strings.Join(Names(), ", "))
+	scen := fs.String("scenario", "S1", "scenario: "+strings.Join(append(Names(), UpstreamNames()...), ", ")+" (or the name alone: gnomon sim U3)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	hours := fs.Float64("hours", 0, "run length in hours (0: the scenario's own, 4 h for S1-S11)")
 	asJSON := fs.Bool("json", false, "print machine-readable JSON")
@@ -27,8 +27,17 @@ func Main(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 && !*all { // gnomon sim NAME [flags]
+		*scen = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("sim: unexpected arguments %q", fs.Args())
+	}
+	if u, ok := LookupUpstream(*scen); ok && !*all {
+		return runUpstream(stdout, []UScenario{u}, []uint64{*seed}, *hours, *asJSON)
 	}
 	if *hours < 0 || *hours > 1000 {
 		return fmt.Errorf("sim: --hours %v out of range", *hours)
@@ -77,7 +86,11 @@ func Main(args []string, stdout io.Writer) error {
 		}
 		return enc.Encode(results)
 	}
-	return printTable(stdout, results)
+	if err := printTable(stdout, results); err != nil || !*all {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	return runUpstream(stdout, allUpstream(), nil, 0, false)
 }
 
 func us(s float64) string { return fmt.Sprintf("%.3f", s*1e6) }
