@@ -266,13 +266,13 @@ func TestControlOverLoopback(t *testing.T) {
 var spaces = regexp.MustCompile(` +`)
 
 // TestNtpqAgainstServer runs ntpsec's ntpq (-p and -c rv) against the
-// server through portWrapper.
+// server through testpeer.PortWrapper.
 func TestNtpqAgainstServer(t *testing.T) {
 	ntpq := testpeer.Ntpq(t)
 	st := syncedState()
 	st.RefTime = time.Now().Add(-3 * time.Second)
 	r := startServer(t, testConfig("127.0.0.1:0"), SystemClock{}, st)
-	wrapper := portWrapper(t, ntpq, r.addr(0).Port())
+	wrapper := testpeer.PortWrapper(t, ntpq, r.addr(0).Port())
 	run := func(args ...string) string {
 		cmd := exec.Command(testpeer.Python3, append([]string{wrapper}, args...)...)
 		out, err := cmd.CombinedOutput()

@@ -13,25 +13,6 @@ import (
 	"github.com/gnomon-ntp/gnomon/internal/testpeer"
 )
 
-// portWrapper writes a Python wrapper that runs an ntpsec tool (which only
-// speaks to port 123) with its address lookups pointed at port instead.
-func portWrapper(t *testing.T, script string, port uint16) string {
-	t.Helper()
-	w := filepath.Join(t.TempDir(), "port_wrapper.py")
-	src := fmt.Sprintf(`import runpy, socket, sys
-real = socket.getaddrinfo
-def lookup(host, service, *args, **kw):
-    return real(host, %d if service in ("ntp", 123, "123") else service, *args, **kw)
-socket.getaddrinfo = lookup
-sys.argv = [%q] + sys.argv[1:]
-runpy.run_path(%q, run_name="__main__")
-`, port, script, script)
-	if err := os.WriteFile(w, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
-
 // TestNtpdigAgainstServer queries the server with ntpsec's ntpdig.
 func TestNtpdigAgainstServer(t *testing.T) {
 	ntpdig := testpeer.Ntpdig(t)
@@ -39,7 +20,7 @@ func TestNtpdigAgainstServer(t *testing.T) {
 	st := syncedState()
 	st.RefTime = clock.Now()
 	r := startServer(t, testConfig("127.0.0.1:0"), clock, st)
-	cmd := exec.Command(testpeer.Python3, portWrapper(t, ntpdig, r.addr(0).Port()), "-t", "5", "127.0.0.1")
+	cmd := exec.Command(testpeer.Python3, testpeer.PortWrapper(t, ntpdig, r.addr(0).Port()), "-t", "5", "127.0.0.1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("ntpdig: %s", out)
 	if err != nil {
