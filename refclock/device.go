@@ -16,7 +16,8 @@ import (
 // Devices are the refclock's opened inputs. Handing them to NewDevice makes
 // the Device their one owner: it closes them, whether Run ran or not.
 type Devices struct {
-	// Serial is the opened NMEA port (required).
+	// Serial is the opened NMEA port; nil only for a bare PPS wire (PPS
+	// set, pulses numbered from NTP time: SetNTPTime).
 	Serial io.ReadCloser
 	// Reopen opens the port again after a fault (nil: the port is not
 	// reopened, and its loss stops Run).
@@ -41,9 +42,9 @@ type Device struct {
 // when it fails: the devices are closed then.
 func NewDevice(cfg Config, dev Devices, log *slog.Logger) (*Device, error) {
 	d := &Device{dev: dev}
-	if dev.Serial == nil {
+	if dev.Serial == nil && dev.PPS == nil {
 		d.Close()
-		return nil, errors.New("refclock: no serial port")
+		return nil, errors.New("refclock: neither a serial port nor a PPS source")
 	}
 	rc, err := New(cfg, log)
 	if err != nil {
@@ -67,6 +68,12 @@ func (d *Device) Run(ctx context.Context, now func() time.Time, out chan<- sourc
 	first := d.dev.Serial
 	d.mu.Unlock()
 	defer d.Close()
+	if first == nil {
+		if d.rc.ntpTime == nil {
+			return errors.New("refclock: a PPS source without a serial port needs NTP time to number its pulses (SetNTPTime)")
+		}
+		return d.rc.Run(ctx, silentPort(ctx), d.dev.PPS, now, out)
+	}
 
 	var mu sync.Mutex
 	open := func() (io.ReadCloser, error) {
@@ -86,6 +93,14 @@ func (d *Device) Run(ctx context.Context, now func() time.Time, out chan<- sourc
 	d.reopen.Store(port)
 	defer port.Close()
 	return d.rc.Run(ctx, port, d.dev.PPS, now, out)
+}
+
+// silentPort is the NMEA input of a bare PPS wire: it carries nothing and
+// ends (EOF) when ctx is done.
+func silentPort(ctx context.Context) io.Reader {
+	r, w := io.Pipe()
+	context.AfterFunc(ctx, func() { w.Close() })
+	return r
 }
 
 // SetNTPTime numbers the pulses from NTP time instead of NMEA (a bare

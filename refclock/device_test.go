@@ -86,3 +86,58 @@ func TestDeviceOwnsItsDevices(t *testing.T) {
 		}
 	})
 }
+
+// A bare PPS wire: a Device with no serial port numbers its pulses from
+// NTP time and stops cleanly; without NTP time it refuses to run, and
+// with neither port nor pulses it refuses to be made.
+func TestDeviceBarePPS(t *testing.T) {
+	if _, err := NewDevice(DefaultConfig(), Devices{}, nil); err == nil {
+		t.Fatal("a device with neither a port nor a PPS source was made")
+	}
+	const ahead = 300 * time.Millisecond // local - true
+	base := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	edges := make(chan pps.Edge)
+	d, err := NewDevice(DefaultConfig(), Devices{PPS: pps.NewSim(edges, time.Microsecond)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Run(context.Background(), time.Now, make(chan source.Sample)); err == nil {
+		t.Fatal("a bare PPS device ran without NTP time")
+	}
+
+	edges = make(chan pps.Edge)
+	d, err = NewDevice(DefaultConfig(), Devices{PPS: pps.NewSim(edges, time.Microsecond)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetNTPTime(func(time.Time) (NTPTime, bool) {
+		return NTPTime{Offset: -ahead + 3*time.Millisecond, ErrorBound: 5 * time.Millisecond}, true
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan source.Sample, 16)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, time.Now, out) }()
+	for k := 1; k <= 3; k++ {
+		edges <- pps.Edge{Time: base.Add(time.Duration(k) * time.Second).Add(ahead), Seq: uint64(k), Assert: true}
+		select {
+		case s := <-out:
+			if s.Kind != source.KindPPS || s.Offset != -ahead {
+				t.Fatalf("pulse %d: sample kind %v offset %v, want PPS %v", k, s.Kind, s.Offset, -ahead)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("pulse %d: no sample", k)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	if st := d.Status(); st.Locker.NTPNumbered != 3 || st.NMEA.Lines != 0 {
+		t.Errorf("status: numbered from NTP %d, NMEA lines %d; want 3, 0", st.Locker.NTPNumbered, st.NMEA.Lines)
+	}
+}

@@ -69,6 +69,7 @@ type HealthEvent struct {
 type Health struct {
 	after  time.Duration
 	hasPPS bool
+	wiring Wiring
 	start  time.Time
 	// last counters and when each last moved.
 	prev          refclock.Status
@@ -87,13 +88,29 @@ type Health struct {
 // well inside the 30 s an operator waits, well beyond a second's jitter.
 const DefaultHealthAfter = 20 * time.Second
 
+// Wiring is what the refclock is wired to, so Health raises only the
+// faults that can happen on it.
+type Wiring struct {
+	// PPS says a PPS source is configured (else no PPS is no fault).
+	PPS bool
+	// NoNMEA says there is no receiver UART: a bare PPS wire numbered from
+	// NTP time, where silence on the serial port is no fault and a pulse
+	// counts as numbered when NTP time numbered it.
+	NoNMEA bool
+}
+
 // NewHealth returns a watcher starting at start; after (0: default) is
 // how long a condition must hold; hasPPS says a PPS source is configured.
 func NewHealth(start time.Time, after time.Duration, hasPPS bool) *Health {
+	return NewHealthWired(start, after, Wiring{PPS: hasPPS})
+}
+
+// NewHealthWired is NewHealth for the refclock's wiring w.
+func NewHealthWired(start time.Time, after time.Duration, w Wiring) *Health {
 	if after <= 0 {
 		after = DefaultHealthAfter
 	}
-	h := &Health{after: after, hasPPS: hasPPS, start: start}
+	h := &Health{after: after, hasPPS: w.PPS, wiring: w, start: start}
 	h.linesMoved, h.goodMoved, h.edgesMoved, h.numberedMoved, h.syncedAt = start, start, start, start, start
 	return h
 }
@@ -117,8 +134,8 @@ func (h *Health) Check(now time.Time, rc refclock.Status, sync *discipline.SyncS
 	if h.seen && rc.Locker.Edges != h.prev.Locker.Edges {
 		h.edgesMoved = now
 	}
-	numbered := rc.Locker.Numbered + rc.Locker.Coasted
-	if h.seen && numbered != h.prev.Locker.Numbered+h.prev.Locker.Coasted {
+	numbered := rc.Locker.Numbered + rc.Locker.Coasted + rc.Locker.NTPNumbered
+	if h.seen && numbered != h.prev.Locker.Numbered+h.prev.Locker.Coasted+h.prev.Locker.NTPNumbered {
 		h.numberedMoved = now
 	}
 	if rc.Receiver.Valid && !rc.Receiver.Received.IsZero() {
@@ -137,11 +154,13 @@ func (h *Health) Check(now time.Time, rc refclock.Status, sync *discipline.SyncS
 		}
 		return time.Time{}
 	}
-	cond[FaultNoBytes] = quiet(h.linesMoved)
-	if cond[FaultNoBytes].IsZero() {
+	if !h.wiring.NoNMEA {
+		cond[FaultNoBytes] = quiet(h.linesMoved)
+	}
+	if cond[FaultNoBytes].IsZero() && !h.wiring.NoNMEA {
 		cond[FaultNoSentences] = quiet(h.goodMoved)
 	}
-	if cond[FaultNoBytes].IsZero() && cond[FaultNoSentences].IsZero() {
+	if cond[FaultNoBytes].IsZero() && cond[FaultNoSentences].IsZero() && !h.wiring.NoNMEA {
 		since := h.validSince
 		if since.IsZero() {
 			since = h.start

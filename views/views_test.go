@@ -249,3 +249,40 @@ func TestGPSLine(t *testing.T) {
 		t.Errorf("no edge gave a delay")
 	}
 }
+
+// TestHealthBarePPS: a bare PPS wire (no receiver UART) raises no NMEA
+// fault for a silent port; pulses numbered from NTP count as numbered,
+// and pulses nothing numbers still raise FaultUnnumbered.
+func TestHealthBarePPS(t *testing.T) {
+	synced := &discipline.SyncState{Synced: true}
+	h := NewHealthWired(t0, 5*time.Second, Wiring{PPS: true, NoNMEA: true})
+	for i := uint64(1); i < 20; i++ {
+		st := refclock.Status{}
+		st.Locker.Edges = i
+		st.Locker.NTPNumbered = i
+		if evs := h.Check(t0.Add(time.Duration(i)*time.Second), st, synced); len(evs) > 0 {
+			t.Fatalf("second %d: numbered from NTP, silent port: events %+v", i, evs)
+		}
+	}
+	var got []HealthEvent
+	for i := uint64(20); i < 30; i++ {
+		st := refclock.Status{}
+		st.Locker.Edges = i
+		st.Locker.NTPNumbered = 19
+		got = append(got, h.Check(t0.Add(time.Duration(i)*time.Second), st, synced)...)
+	}
+	if len(got) != 1 || got[0].Fault != FaultUnnumbered || !got[0].Raised {
+		t.Errorf("pulses no longer numbered from NTP: events %+v, want unnumbered raised", got)
+	}
+	// The same silent port wired with NMEA is a fault.
+	h = NewHealthWired(t0, 5*time.Second, Wiring{PPS: true})
+	got = nil
+	for i := uint64(1); i < 20; i++ {
+		st := refclock.Status{}
+		st.Locker.Edges = i
+		got = append(got, h.Check(t0.Add(time.Duration(i)*time.Second), st, synced)...)
+	}
+	if len(got) == 0 || got[0].Fault != FaultNoBytes {
+		t.Errorf("silent port with NMEA wired: events %+v, want no_bytes", got)
+	}
+}

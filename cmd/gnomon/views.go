@@ -54,7 +54,7 @@ type openedViews struct {
 // socket already served by another gnomon is skipped with a warning; a
 // path given on the command line must be free.
 func (a *appliance) openViews(snapshot func() *status.Snapshot) (*openedViews, error) {
-	cfg := serve.Config{HasPPS: a.hasPPS, StatusEvery: a.statusEvery, StatusLevel: a.statusLevel, StatusExtra: a.statusExtra, ProbeBaud: a.probeBaud}
+	cfg := serve.Config{HasPPS: a.hasPPS, NoNMEA: a.ppsFromNTP, StatusEvery: a.statusEvery, StatusLevel: a.statusLevel, StatusExtra: a.statusExtra, ProbeBaud: a.probeBaud}
 	v := serve.New(snapshot, cfg, a.log.With("part", "health"))
 	ov := &openedViews{tasks: map[string]func(context.Context) error{
 		"views": func(ctx context.Context) error { return v.Run(ctx, cfg) },

@@ -32,6 +32,9 @@ type Views struct {
 type Config struct {
 	// HasPPS says a PPS source is configured (else no-PPS is no fault).
 	HasPPS bool
+	// NoNMEA says the refclock is a bare PPS wire with no receiver UART
+	// (views.Wiring.NoNMEA).
+	NoNMEA bool
 	// HealthAfter is how long a fault's condition holds before it is
 	// raised (0: views.DefaultHealthAfter).
 	HealthAfter time.Duration
@@ -54,7 +57,7 @@ func New(snapshot func() *status.Snapshot, cfg Config, log *slog.Logger) *Views 
 		log = slog.New(slog.DiscardHandler)
 	}
 	v := &Views{snapshot: snapshot, log: log, history: views.NewHistory()}
-	v.health = views.NewHealth(snapshot().Time, cfg.HealthAfter, cfg.HasPPS)
+	v.health = views.NewHealthWired(snapshot().Time, cfg.HealthAfter, views.Wiring{PPS: cfg.HasPPS, NoNMEA: cfg.NoNMEA})
 	return v
 }
 
