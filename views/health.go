@@ -68,7 +68,6 @@ type HealthEvent struct {
 // The zero value is not usable; use NewHealth. Not safe for concurrent use.
 type Health struct {
 	after  time.Duration
-	hasPPS bool
 	wiring Wiring
 	start  time.Time
 	// last counters and when each last moved.
@@ -110,7 +109,7 @@ func NewHealthWired(start time.Time, after time.Duration, w Wiring) *Health {
 	if after <= 0 {
 		after = DefaultHealthAfter
 	}
-	h := &Health{after: after, hasPPS: w.PPS, wiring: w, start: start}
+	h := &Health{after: after, wiring: w, start: start}
 	h.linesMoved, h.goodMoved, h.edgesMoved, h.numberedMoved, h.syncedAt = start, start, start, start, start
 	return h
 }
@@ -156,18 +155,18 @@ func (h *Health) Check(now time.Time, rc refclock.Status, sync *discipline.SyncS
 	}
 	if !h.wiring.NoNMEA {
 		cond[FaultNoBytes] = quiet(h.linesMoved)
-	}
-	if cond[FaultNoBytes].IsZero() && !h.wiring.NoNMEA {
-		cond[FaultNoSentences] = quiet(h.goodMoved)
-	}
-	if cond[FaultNoBytes].IsZero() && cond[FaultNoSentences].IsZero() && !h.wiring.NoNMEA {
-		since := h.validSince
-		if since.IsZero() {
-			since = h.start
+		if cond[FaultNoBytes].IsZero() {
+			cond[FaultNoSentences] = quiet(h.goodMoved)
 		}
-		cond[FaultNoFix] = quiet(since)
+		if cond[FaultNoBytes].IsZero() && cond[FaultNoSentences].IsZero() {
+			since := h.validSince
+			if since.IsZero() {
+				since = h.start
+			}
+			cond[FaultNoFix] = quiet(since)
+		}
 	}
-	if h.hasPPS {
+	if h.wiring.PPS {
 		cond[FaultNoPPS] = quiet(h.edgesMoved)
 		if cond[FaultNoPPS].IsZero() && cond[FaultNoFix].IsZero() && cond[FaultNoSentences].IsZero() && cond[FaultNoBytes].IsZero() {
 			cond[FaultUnnumbered] = quiet(h.numberedMoved)
