@@ -21,6 +21,10 @@ const (
 	MethodNone     = "none"     // NMEA only
 )
 
+// SerialNone is the Config.SerialPath of a bare PPS wire: no receiver
+// UART, so no NMEA; the pulses are numbered from NTP time.
+const SerialNone = "none"
+
 // Config selects a hat profile and overrides its wiring where the
 // installation differs; zero values keep the profile's setting. Its fields
 // mirror the config file's [board] section.
@@ -29,7 +33,9 @@ type Config struct {
 	// receiver: SerialPath, Baud and a PPS input (PPSDevice or PPSPin; or
 	// PPSMethod none) must then be given.
 	Hat string
-	// SerialPath overrides the receiver's UART, e.g. /dev/ttyAMA0.
+	// SerialPath overrides the receiver's UART, e.g. /dev/ttyAMA0;
+	// SerialNone removes it (a bare PPS wire, its pulses numbered from
+	// NTP time): the resolved Hat then has no SerialPath and no Baud.
 	SerialPath string
 	// Baud overrides the UART speed.
 	Baud int
@@ -102,7 +108,7 @@ func (c Config) Resolve() (Hat, error) {
 		if c.SerialPath == "" {
 			bad("SerialPath", "required without a hat profile")
 		}
-		if c.Baud == 0 {
+		if c.Baud == 0 && c.SerialPath != SerialNone {
 			bad("Baud", "required without a hat profile")
 		}
 		if c.PPSDevice == "" && c.PPSPin == nil && c.PPSMethod != MethodNone {
@@ -116,13 +122,20 @@ func (c Config) Resolve() (Hat, error) {
 		}
 		h = p
 	}
-	if c.SerialPath != "" {
+	switch c.SerialPath {
+	case "":
+	case SerialNone:
+		h.SerialPath, h.Baud = "", 0
+		if c.Baud != 0 {
+			bad("Baud", "%d, but serial_path is none (no UART to set)", c.Baud)
+		}
+	default:
 		if !filepath.IsAbs(c.SerialPath) {
-			bad("SerialPath", "%q is not an absolute device path", c.SerialPath)
+			bad("SerialPath", "%q is not an absolute device path (or \"none\" for a bare PPS wire)", c.SerialPath)
 		}
 		h.SerialPath = c.SerialPath
 	}
-	if c.Baud != 0 {
+	if c.Baud != 0 && c.SerialPath != SerialNone {
 		if !slices.Contains(bauds, c.Baud) {
 			bad("Baud", "%d is not a supported baud rate (%s)", c.Baud, baudList())
 		}
@@ -175,6 +188,9 @@ func (c Config) Resolve() (Hat, error) {
 		}
 	default:
 		bad("PPSMethod", "%q is not one of auto, kernel, gpiochip, periph, none", c.PPSMethod)
+	}
+	if c.SerialPath == SerialNone && known && (c.PPSMethod == MethodNone || (h.PPSDevice == "" && h.PPSPin == NoPin)) {
+		bad("SerialPath", "none leaves only the PPS wire, but no PPS input is configured (a PPS device or pin, and a PPS method other than none)")
 	}
 	if len(errs) > 0 {
 		return Hat{}, errors.Join(errs...)

@@ -145,11 +145,25 @@ func TestConfigResolve(t *testing.T) {
 		t.Errorf("waveshare with pin: %+v, %v", h, err)
 	}
 
+	// A bare PPS wire: a custom one needs no baud, a profile loses its UART.
+	h, err = Config{SerialPath: SerialNone, PPSDevice: "/dev/pps0"}.Resolve()
+	if err != nil || h.SerialPath != "" || h.Baud != 0 || h.PPSDevice != "/dev/pps0" {
+		t.Errorf("custom bare PPS: %+v, %v", h, err)
+	}
+	h, err = Config{Hat: "uputronics", SerialPath: SerialNone}.Resolve()
+	if err != nil || h.SerialPath != "" || h.Baud != 0 || !h.HasPPS() {
+		t.Errorf("profile bare PPS: %+v, %v", h, err)
+	}
+
 	bad := []struct {
 		c    Config
 		want string
 	}{
 		{Config{Hat: "nope", PPSMethod: MethodAuto}, "unknown hat"},
+		{Config{SerialPath: SerialNone}, "PPSDevice: a PPS input"},
+		{Config{SerialPath: SerialNone, PPSDevice: "/dev/pps0", Baud: 9600}, "Baud: 9600, but serial_path is none"},
+		{Config{Hat: "uputronics", SerialPath: SerialNone, PPSMethod: MethodNone}, "SerialPath: none leaves only the PPS wire"},
+		{Config{Hat: "waveshare-l76x", SerialPath: SerialNone}, "SerialPath: none leaves only the PPS wire"},
 		{Config{SerialPath: "/dev/ttyUSB0"}, "Baud: required"},
 		{Config{SerialPath: "/dev/ttyUSB0", Baud: 9600}, "PPS input"},
 		{Config{Hat: "ublox-neo-m8", GPIOChip: "chip0"}, "GPIOChip"},

@@ -106,19 +106,35 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 	}
 
 	// Devices, while still root.
-	serial, err := dev.openSerial(hat.SerialPath, hat.Baud)
-	if err != nil {
-		return cfg.Errorf("board.serial_path", "%v", err)
+	bare := hat.SerialPath == "" // serial_path none: a bare PPS wire
+	var serial io.ReadCloser
+	var reopen func() (io.ReadCloser, error)
+	if bare {
+		log.Info("no GPS receiver UART: a bare PPS wire, its pulses numbered from NTP time", "hat", hat.Name)
+	} else {
+		serial, err = dev.openSerial(hat.SerialPath, hat.Baud)
+		if err != nil {
+			return cfg.Errorf("board.serial_path", "%v", err)
+		}
+		reopen = func() (io.ReadCloser, error) { return dev.openSerial(hat.SerialPath, hat.Baud) }
+		log.Info("GPS receiver", "hat", hat.Name, "serial", hat.SerialPath, "baud", hat.Baud)
 	}
-	log.Info("GPS receiver", "hat", hat.Name, "serial", hat.SerialPath, "baud", hat.Baud)
+	closeSerial := func() {
+		if serial != nil {
+			serial.Close()
+		}
+	}
 	src, err := dev.openPPS(hat, cfg.BoardConfig().OpenOptions(log.With("part", "board")))
 	switch {
 	case err == nil:
-	case errors.Is(err, board.ErrNoPPS):
+	case errors.Is(err, board.ErrNoPPS) && !bare:
 		log.Warn("no PPS: serving from NMEA alone (millisecond accuracy, refid GPS)", "err", err)
 		src = nil
 	default:
-		serial.Close()
+		closeSerial()
+		if bare {
+			return cfg.Errorf("board.pps_device", "a bare PPS wire (serial_path none) needs its PPS input: %v", err)
+		}
 		return cfg.Errorf("board.pps_device", "%v", err)
 	}
 	// Receiver dates are read (two-digit years, week-number rollover)
@@ -129,7 +145,7 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 	// From here the refclock owns the devices and closes them.
 	refDev, err := refclock.NewDevice(rcfg, refclock.Devices{
 		Serial: serial,
-		Reopen: func() (io.ReadCloser, error) { return dev.openSerial(hat.SerialPath, hat.Baud) },
+		Reopen: reopen,
 		PPS:    src,
 	}, log.With("part", "refclock"))
 	if err != nil {
@@ -165,7 +181,10 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		views:       f.views,
 		socketGID:   priv.gid,
 		hasPPS:      src != nil,
-		probeBaud: func(ctx context.Context) (int, error) {
+		ppsFromNTP:  bare,
+	}
+	if !bare {
+		a.probeBaud = func(ctx context.Context) (int, error) {
 			open := func(baud int) (io.ReadCloser, error) { return dev.openSerial(hat.SerialPath, baud) }
 			b, err := serve.ProbeBaud(ctx, open, serve.ProbeBauds, hat.Baud, probeListen)
 			// The port's speed is the terminal's, shared with the
@@ -174,7 +193,7 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 				r.Close()
 			}
 			return b, err
-		},
+		}
 	}
 	return a.run(ctx)
 }

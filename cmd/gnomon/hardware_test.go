@@ -19,6 +19,7 @@ import (
 	"github.com/gnomon-ntp/gnomon/board"
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/simhat"
+	"github.com/gnomon-ntp/gnomon/internal/testpeer"
 	"github.com/gnomon-ntp/gnomon/pps"
 	"github.com/gnomon-ntp/gnomon/server"
 )
@@ -113,49 +114,11 @@ log_level = "debug"
 			return nil
 		},
 	}
-	runDone := make(chan error, 1)
-	go func() { runDone <- runHardwareWith(ctx, &runFlags{config: cfgPath}, logs, dev) }()
-
-	addrRE := regexp.MustCompile(`msg="serving NTP" addr=127\.0\.0\.1:(\d+)`)
-	var port int
-	for deadline := time.Now().Add(10 * time.Second); port == 0; {
-		if m := addrRE.FindStringSubmatch(logs.String()); m != nil {
-			port, _ = strconv.Atoi(m[1])
-			break
-		}
-		select {
-		case err := <-runDone:
-			t.Fatalf("run ended before serving: %v\n%s", err, logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not serving after 10 s\n%s", logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-
-	start := time.Now()
-	for {
-		r, err := ntp.QueryWithOptions("127.0.0.1", ntp.QueryOptions{Port: port, Timeout: 2 * time.Second})
-		if err == nil && r.Stratum == 1 && r.ReferenceID == refIDPPS && r.Leap == ntp.LeapNoWarning && r.ClockOffset.Abs() < time.Millisecond {
-			t.Logf("stratum 1 / PPS after %v, offset %v", time.Since(start).Round(time.Millisecond), r.ClockOffset)
-			break
-		}
-		if time.Since(start) > lockDeadline {
-			t.Fatalf("no stratum 1 / PPS within %v: %+v %v\n%s", lockDeadline, r, err, logs)
-		}
-		time.Sleep(2500 * time.Millisecond)
-	}
+	runDone, port := startHardware(t, ctx, cfgPath, logs, dev)
+	waitStratum1PPS(t, port, runDone, logs)
 
 	cancel()
-	select {
-	case err := <-runDone:
-		if err != nil {
-			t.Fatalf("run: %v\n%s", err, logs)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("run did not return after cancel\n%s", logs)
-	}
+	waitRunEnd(t, runDone, logs)
 	<-hatDone
 
 	if gotHat.Name != "custom" || gotHat.PPSDevice != "/dev/pps-simulated" || gotHat.EdgeDelay != 100*time.Nanosecond {
@@ -176,5 +139,167 @@ log_level = "debug"
 	}
 	if d.FreqPPB < 15000 || d.FreqPPB > 25000 {
 		t.Errorf("drift %.0f ppb, want about +20000 (the crystal is 20 ppm slow)", d.FreqPPB)
+	}
+}
+
+// startHardware runs runHardwareWith on the config file at cfgPath with
+// dev in the background and returns its result channel and the NTP port
+// it serves on, once it logs it.
+func startHardware(t *testing.T, ctx context.Context, cfgPath string, logs *syncBuffer, dev devices) (<-chan error, int) {
+	t.Helper()
+	runDone := make(chan error, 1)
+	go func() { runDone <- runHardwareWith(ctx, &runFlags{config: cfgPath}, logs, dev) }()
+	addrRE := regexp.MustCompile(`msg="serving NTP" addr=127\.0\.0\.1:(\d+)`)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if m := addrRE.FindStringSubmatch(logs.String()); m != nil {
+			port, _ := strconv.Atoi(m[1])
+			return runDone, port
+		}
+		select {
+		case err := <-runDone:
+			t.Fatalf("run ended before serving: %v\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving after 10 s\n%s", logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitStratum1PPS queries port until it serves stratum 1, refid PPS,
+// within a millisecond of this machine's clock, or fails the test after
+// lockDeadline.
+func waitStratum1PPS(t *testing.T, port int, runDone <-chan error, logs *syncBuffer) {
+	t.Helper()
+	start := time.Now()
+	for {
+		r, err := ntp.QueryWithOptions("127.0.0.1", ntp.QueryOptions{Port: port, Timeout: 2 * time.Second})
+		if err == nil && r.Stratum == 1 && r.ReferenceID == refIDPPS && r.Leap == ntp.LeapNoWarning && r.ClockOffset.Abs() < time.Millisecond {
+			t.Logf("stratum 1 / PPS after %v, offset %v", time.Since(start).Round(time.Millisecond), r.ClockOffset)
+			return
+		}
+		select {
+		case err := <-runDone:
+			t.Fatalf("run ended: %v\n%s", err, logs)
+		default:
+		}
+		if time.Since(start) > lockDeadline {
+			t.Fatalf("no stratum 1 / PPS within %v: %+v %v\n%s", lockDeadline, r, err, logs)
+		}
+		time.Sleep(2500 * time.Millisecond)
+	}
+}
+
+// waitRunEnd waits for a cancelled run to return without error.
+func waitRunEnd(t *testing.T, runDone <-chan error, logs *syncBuffer) {
+	t.Helper()
+	select {
+	case err := <-runDone:
+		if err != nil {
+			t.Fatalf("run: %v\n%s", err, logs)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("run did not return after cancel\n%s", logs)
+	}
+}
+
+// TestHardwareBarePPS runs the hardware path with serial_path = "none": a
+// hat profile's PPS wire and no UART. The serial port is never opened, the
+// pulses are numbered from three upstream servers' time, and the server
+// reaches stratum 1 / PPS.
+func TestHardwareBarePPS(t *testing.T) {
+	clk := discipline.NewSimClock(discipline.SimClockConfig{
+		InitialOffset: 200 * time.Millisecond, FreqPPM: 15, Wander: 1e-9, Seed: 3,
+	}, time.Now)
+	hat, err := simhat.New(clk, simhat.Config{Seed: 3, NoNMEA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hat.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hatDone := make(chan error, 1)
+	go func() { hatDone <- hat.Run(ctx) }()
+
+	var servers []string
+	for range 3 {
+		u := testpeer.StartNTPServer(t, 0)
+		servers = append(servers, fmt.Sprintf("%q", fmt.Sprintf("%s port %d iburst minpoll 0 maxpoll 0", u.Addr.Addr(), u.Addr.Port())))
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "gnomon.toml")
+	doc := fmt.Sprintf(`[board]
+hat = "uputronics"
+serial_path = "none"
+
+[ntp]
+servers = [%s]
+
+[discipline]
+drift_file = %q
+leap_seconds_file = ""
+
+[server]
+listen = ["127.0.0.1:0"]
+
+[system]
+user = ""
+log_level = "debug"
+`, strings.Join(servers, ", "), filepath.Join(dir, "drift"))
+	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var gotHat board.Hat
+	logs := &syncBuffer{}
+	dev := devices{
+		openSerial: func(path string, baud int) (io.ReadCloser, error) {
+			t.Errorf("openSerial(%q, %d) on a bare PPS wire", path, baud)
+			return nil, fmt.Errorf("no UART")
+		},
+		openPPS: func(h board.Hat, o board.OpenOptions) (pps.Source, error) {
+			gotHat = h
+			return pps.NewSim(hat.Edges(), time.Microsecond), nil
+		},
+		clock: func() (discipline.Clock, server.TimeSource, error) { return clk, simTime{clk}, nil },
+		drop:  func(*slog.Logger, privileges) error { return nil },
+	}
+	runDone, port := startHardware(t, ctx, cfgPath, logs, dev)
+	waitStratum1PPS(t, port, runDone, logs)
+	cancel()
+	waitRunEnd(t, runDone, logs)
+	<-hatDone
+	if gotHat.SerialPath != "" || gotHat.PPSPin != 18 {
+		t.Errorf("PPS opened for %+v, want the Uputronics wire without its UART", gotHat)
+	}
+	for _, want := range []string{`msg="no GPS receiver UART: a bare PPS wire`, `msg="pps numbered from NTP time`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s\n%s", want, logs)
+		}
+	}
+}
+
+// TestHardwareBarePPSNeedsPPS: serial_path = "none" on a board whose PPS
+// input does not open refuses to start, naming the file's line (the PPS
+// key, else the hat that chose it).
+func TestHardwareBarePPSNeedsPPS(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "gnomon.toml")
+	doc := "[board]\nhat = \"uputronics\"\nserial_path = \"none\"\n[ntp]\nservers = [\"127.0.0.1 port 9\"]\n[discipline]\ndrift_file = \"\"\nleap_seconds_file = \"\"\n[server]\nlisten = [\"127.0.0.1:0\"]\n[system]\nuser = \"\"\n"
+	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dev := devices{
+		openSerial: func(string, int) (io.ReadCloser, error) { return nil, fmt.Errorf("no UART") },
+		openPPS:    func(board.Hat, board.OpenOptions) (pps.Source, error) { return nil, board.ErrNoPPS },
+		clock: func() (discipline.Clock, server.TimeSource, error) {
+			t.Error("clock opened after a refused PPS input")
+			return nil, nil, fmt.Errorf("no clock")
+		},
+		drop: func(*slog.Logger, privileges) error { return nil },
+	}
+	err := runHardwareWith(context.Background(), &runFlags{config: cfgPath}, io.Discard, dev)
+	if err == nil || !strings.Contains(err.Error(), "gnomon.toml:2: board.hat:") || !strings.Contains(err.Error(), "bare PPS wire") {
+		t.Errorf("run = %v, want an error at board.hat about the bare PPS wire", err)
 	}
 }

@@ -123,6 +123,8 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"relative drift", "[board]\nhat = \"adafruit\"\n[discipline]\ndrift_file = \"drift\"\n", 4, "discipline.drift_file", "absolute"},
 		{"syntax", "[board]\nhat = \"adafruit\"\nbaud = = 3\n", 3, "", "expected value"},
 		{"no hat needs serial", "[board]\nbaud = 9600\npps_device = \"/dev/pps0\"\n", 0, "board.serial_path", "required"},
+		{"bare PPS without upstreams", "[board]\nhat = \"uputronics\"\nserial_path = \"none\"\n", 3, "board.serial_path", "needs [ntp] servers or pools"},
+		{"bare PPS with baud", "[board]\nserial_path = \"none\"\npps_device = \"/dev/pps0\"\nbaud = 9600\n[ntp]\nservers = [\"192.0.2.1\"]\n", 4, "board.baud", "serial_path is none"},
 		{"bad pin", "[board]\nhat = \"adafruit\"\npps_pin = 2000\n", 3, "board.pps_pin", "not a GPIO line"},
 		{"edge delay", "[board]\nhat = \"adafruit\"\n\nedge_delay = \"2ms\"\n", 4, "board.edge_delay", "2ms is outside -1ms..1ms"},
 		{"max below the hat's delay", "[board]\nhat = \"adafruit\"\n[refclock]\nmax_nmea_delay = \"300ms\"\n", 4, "refclock.max_nmea_delay", "below the typical NMEA delay 350ms"},
@@ -297,5 +299,18 @@ func TestViewsSection(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad.want) || !strings.Contains(err.Error(), "v.toml:") {
 			t.Errorf("%q: %v, want an error at the line of %s", bad.doc, err, bad.want)
 		}
+	}
+}
+
+// TestBarePPSConfig: serial_path = "none" with upstreams is a bare PPS
+// wire: the resolved hat has no UART and keeps the profile's PPS input.
+func TestBarePPSConfig(t *testing.T) {
+	c, err := Parse("g.toml", []byte("[board]\nhat = \"uputronics\"\nserial_path = \"none\"\n[ntp]\nservers = [\"192.0.2.1 iburst\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Hat()
+	if err != nil || h.SerialPath != "" || h.Baud != 0 || h.PPSPin != 18 {
+		t.Errorf("hat %+v, %v", h, err)
 	}
 }

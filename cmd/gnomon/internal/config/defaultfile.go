@@ -33,7 +33,7 @@ func entries() []entry {
 	bd := board.DefaultConfig()
 	return []entry{
 		{"board.hat", "profile name", "GPS hat profile: " + strings.Join(board.Names(), ", ") + " (short names such as uputronics work); empty for a custom receiver, which then needs serial_path, baud and a PPS input", q(bd.Hat), ""},
-		{"board.serial_path", "device path", "the receiver's UART", "", q("/dev/serial0")},
+		{"board.serial_path", "device path", `the receiver's UART; "none" for a bare PPS wire, its pulses numbered from the [ntp] servers' time`, "", q("/dev/serial0")},
 		{"board.baud", "bits per second", "the UART speed", "", "9600"},
 		{"board.pps_device", "device path", `kernel PPS device from dtoverlay=pps-gpio,gpiopin=N; "none" for no kernel PPS`, "", q("/dev/pps0")},
 		{"board.pps_pin", "BCM GPIO number", "the GPIO carrying the pulse, for the GPIO character device", "", "4"},

@@ -130,8 +130,12 @@ func (c *Config) Validate() error {
 	if _, err := ParseLogLevel(s.LogLevel); err != nil {
 		bad("system.log_level", "%v", err)
 	}
-	if _, err := c.Upstreams(); err != nil {
+	ups, err := c.Upstreams()
+	if err != nil {
 		errs = append(errs, err)
+	}
+	if c.Board.SerialPath == board.SerialNone && len(ups) == 0 && err == nil {
+		bad("board.serial_path", "none (a bare PPS wire) needs [ntp] servers or pools: the pulses are numbered from their time")
 	}
 	if v := c.Views; v.HTTPListen != "" {
 		if _, _, err := net.SplitHostPort(v.HTTPListen); err != nil {
