@@ -27,6 +27,7 @@ type Runner struct {
 	driftPath      string
 	log            *slog.Logger
 	sources        atomic.Pointer[[]selection.SourceState]
+	locked         bool // the loop has locked once: its frequency is learnt
 }
 
 // NewRunner returns a runner feeding the samples that sel selects into
@@ -43,7 +44,21 @@ func NewRunner(loop *Loop, sel *selection.Selector, driftPath string, log *slog.
 	}
 	st := sel.States()
 	r.sources.Store(&st)
+	r.setSkew()
 	return r
+}
+
+// setSkew tells the selection how well the loop knows the clock's
+// frequency: not at all before its first lock.
+func (r *Runner) setSkew() {
+	if r.loop.Locked() {
+		r.locked = true
+	}
+	if r.locked {
+		r.sel.SetClockSkew(0)
+	} else {
+		r.sel.SetClockSkew(selection.UnlearntSkewPPM)
+	}
 }
 
 // OnStep registers f to learn of every step of the clock (the NTP client
@@ -135,6 +150,7 @@ func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 					log.Warn("drift file frequency discarded: the servo could not lock with it; the file is rewritten at lock", "path", driftPath)
 					rewrite = true
 				}
+				r.setSkew()
 				if ev.LockGained && rewrite {
 					save()
 					rewrite = false

@@ -156,7 +156,25 @@ type Selector struct {
 	now    time.Time // local time of the last selection (never goes back)
 	synced bool      // a system peer has been chosen once
 	alarm  string
+	// skew is how far, beyond PHI, the local clock's frequency may be off
+	// (seconds per second): before the discipline has learnt it, a
+	// sample's offset goes stale that much faster.
+	skew float64
 }
+
+// UnlearntSkewPPM is the frequency error, in ppm, a local clock the
+// discipline has not yet locked may have: a Raspberry Pi's crystal is
+// within ±100 ppm (the kernel's own limit is 500 ppm). SetClockSkew takes
+// it until the first lock.
+const UnlearntSkewPPM = 100
+
+// SetClockSkew tells the selector how far, in ppm beyond PHI, the local
+// clock's frequency may be wrong (UnlearntSkewPPM before the discipline
+// first locks, 0 once it has): a sample's correctness interval then grows
+// by PHI plus that much per second of its age, so samples taken a few
+// seconds apart on a clock still running tens of ppm fast are not taken
+// for a disagreement. A negative ppm counts as 0.
+func (s *Selector) SetClockSkew(ppm float64) { s.skew = max(ppm, 0) * 1e-6 }
 
 // AddUpstream registers an upstream NTP server (prefer: preferred among
 // upstreams of equal standing).
@@ -327,9 +345,10 @@ func find(cs []*candidate, f func(*candidate) bool) *candidate {
 }
 
 // interval is a candidate's correctness interval at now: its offset ±
-// its root distance grown with the sample's age.
-func interval(c *candidate, now time.Time) (lo, hi time.Duration) {
-	d := RootDistance(c.last) + time.Duration(PHI*float64(max(now.Sub(c.last.Local), 0)))
+// its root distance grown with the sample's age (by PHI and the clock's
+// unlearnt skew).
+func (s *Selector) interval(c *candidate, now time.Time) (lo, hi time.Duration) {
+	d := RootDistance(c.last) + time.Duration((PHI+s.skew)*float64(max(now.Sub(c.last.Local), 0)))
 	return c.last.Offset - d, c.last.Offset + d
 }
 
@@ -344,7 +363,7 @@ func (s *Selector) intersect(cs []*candidate, now time.Time) []*candidate {
 	}
 	var edges []edge
 	for _, c := range cs {
-		lo, hi := interval(c, now)
+		lo, hi := s.interval(c, now)
 		edges = append(edges, edge{lo, +1}, edge{hi, -1})
 	}
 	slices.SortFunc(edges, func(a, b edge) int {
@@ -366,7 +385,7 @@ func (s *Selector) intersect(cs []*candidate, now time.Time) []*candidate {
 	}
 	var out []*candidate
 	for _, c := range cs {
-		if lo, hi := interval(c, now); lo <= point && point <= hi {
+		if lo, hi := s.interval(c, now); lo <= point && point <= hi {
 			out = append(out, c)
 		} else {
 			c.state = StateFalseticker

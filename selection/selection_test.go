@@ -266,3 +266,47 @@ func TestSteppedMovesNow(t *testing.T) {
 		}
 	}
 }
+
+// TestUnlearntSkewNoFalseAlarm: at start, before the discipline has learnt
+// the frequency, the clock runs 30 ppm fast; the upstreams' samples are
+// 2 s old and the GPS's, fresh, is 60 µs behind them. With the clock's
+// skew unlearnt that is no disagreement; once it is learnt (skew 0), the
+// same 60 µs over 2 s is, and a GPS 300 ms off is a falseticker either way.
+func TestUnlearntSkewNoFalseAlarm(t *testing.T) {
+	for _, tc := range []struct {
+		skewPPM float64
+		gps     time.Duration
+		want    State
+	}{
+		{UnlearntSkewPPM, -60 * time.Microsecond, StateSystemPeer},
+		{0, -60 * time.Microsecond, StateFalseticker},
+		{UnlearntSkewPPM, -300 * time.Millisecond, StateFalseticker},
+	} {
+		cfg := DefaultConfig()
+		cfg.StartupWait = 0
+		s, err := New(cfg, source.RefclockID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.SetClockSkew(tc.skewPPM)
+		for _, id := range []source.ID{"a:123", "b:123", "c:123"} {
+			if err := s.AddUpstream(id, false); err != nil {
+				t.Fatal(err)
+			}
+			u := upstream(id, 0, 1, 0, 20*time.Microsecond) // root distance 25 µs
+			u.RootDispersion = 5 * time.Microsecond
+			u.Offset = 0
+			if _, err := s.Add(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g := pps(2 * time.Second)
+		g.Offset = tc.gps
+		if _, err := s.Add(g); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.States()[0].State; got != tc.want {
+			t.Errorf("skew %v ppm, GPS %v: GPS %v, want %v (%+v)", tc.skewPPM, tc.gps, got, tc.want, s.States())
+		}
+	}
+}

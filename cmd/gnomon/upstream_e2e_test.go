@@ -357,12 +357,20 @@ func checkPeers(t *testing.T, lines []peerLine, out string, honest int, liarsMs 
 			if l.stratum != 1 {
 				t.Errorf("honest upstream %q: stratum %d", l.raw, l.stratum)
 			}
+			// The upstream's own refid (chronyd's local clock), not the
+			// address gnomon would serve with it as system peer.
+			if l.refid == l.remote || l.refid == ".INIT." {
+				t.Errorf("honest upstream %q: refid %q, want the server's own", l.raw, l.refid)
+			}
 		default:
 			for _, ms := range liarsMs {
 				if abs(l.offsetMs-ms) < 0.1*ms {
 					liars[ms] = true
 					if l.tally != 'x' {
 						t.Errorf("liar %v ms off %q: tally %q, want 'x'", ms, l.raw, l.tally)
+					}
+					if l.refid != ".PPS." { // testpeer.NTPServer's own
+						t.Errorf("liar %v ms off %q: refid %q, want .PPS.", ms, l.raw, l.refid)
 					}
 				}
 			}
@@ -422,6 +430,19 @@ func TestUpstreamGPSOutageFallbackAndReturn(t *testing.T) {
 		}
 	}
 	checkOneStartupStep(t, p)
+	checkNoFalseAlarm(t, p)
+}
+
+// checkNoFalseAlarm fails the test if any source was called a falseticker
+// or the selection raised an alarm: with honest sources only (a lost GPS
+// is silent, not wrong), start-up included.
+func checkNoFalseAlarm(t *testing.T, p *proc) {
+	t.Helper()
+	for _, l := range strings.Split(p.Log(), "\n") {
+		if strings.Contains(l, `msg="source is a falseticker`) || strings.Contains(l, `msg="selection alarm"`) {
+			t.Errorf("false alarm among honest sources: %s", l)
+		}
+	}
 }
 
 // TestUpstreamGPSStartsLying: the simulated receiver starts lying mid-run,
@@ -581,6 +602,7 @@ func TestUpstreamBarePPSNumberedFromNTP(t *testing.T) {
 		t.Errorf("pulses locked to NMEA on a wire without it\n%s", log)
 	}
 	checkOneStartupStep(t, p)
+	checkNoFalseAlarm(t, p)
 }
 
 // TestSimBarePPSWithoutUpstreams: a bare PPS wire and no upstream to
