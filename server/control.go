@@ -628,12 +628,7 @@ var peerVars = []controlVar{
 	{"precision", func(b []byte, v ctlView) []byte { return strconv.AppendInt(b, int64(precisionOf(v.st)), 10) }},
 	{"rootdelay", func(b []byte, v ctlView) []byte { return appendMs(b, v.src.Last.RootDelay) }},
 	{"rootdisp", func(b []byte, v ctlView) []byte { return appendMs(b, v.src.Last.RootDispersion) }},
-	{"refid", func(b []byte, v ctlView) []byte {
-		if v.src.Last.RefID.IsZero() {
-			return appendRefID(b, ntp.RefIDInit)
-		}
-		return appendRefID(b, v.src.Last.RefID)
-	}},
+	{"refid", func(b []byte, v ctlView) []byte { return appendRefID(b, v.src.PeerRefID()) }},
 	{"reftime", func(b []byte, v ctlView) []byte { return appendTimestamp(b, v.src.Last.Local) }},
 	{"rec", func(b []byte, v ctlView) []byte { return appendTimestamp(b, v.src.Last.Local) }},
 	{"reach", func(b []byte, v ctlView) []byte {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -327,9 +328,9 @@ func TestNtpqAgainstServer(t *testing.T) {
 func TestControlAssociationPerSource(t *testing.T) {
 	snap := refclockSnapshot(syncedState(), testTx)
 	snap.Sources = append(snap.Sources, status.Source{ID: "192.0.2.1:123", AssocID: 2, Kind: source.KindNTP,
-		State: selection.StateCandidate, Reach: 0x7f, PollLog2: 6,
+		State: selection.StateCandidate, Reach: 0x7f, PollLog2: 6, UpstreamRefID: ntp.RefIDFromString("GPS"),
 		Last: source.Sample{Source: "192.0.2.1:123", Kind: source.KindNTP, Local: testRef, Offset: 2 * time.Millisecond,
-			Delay: 3 * time.Millisecond, Stratum: 2, RefID: ntp.RefIDFromString("GPS")}})
+			Delay: 3 * time.Millisecond, Stratum: 2, RefID: ntp.RefIDFromAddr(netip.MustParseAddr("192.0.2.1"))}})
 	info := defaultControlInfo()
 	r, ok := buildControl(ctlReq(ctlOpReadStat, 1, 0, ""), snap, &info, make([]byte, 0, 4096))
 	if !ok || r.err || len(r.data) != 8 {

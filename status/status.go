@@ -48,8 +48,26 @@ type Source struct {
 	Reach uint8
 	// PollLog2 is the interval between samples, log2 seconds.
 	PollLog2 int8
+	// UpstreamRefID is an upstream server's own reference ID, what it is
+	// synchronised to (ntpq -p's refid column); zero for the refclock and
+	// before an upstream's first reply. Last.RefID is instead what gnomon
+	// serves with this source as system peer (the upstream's address).
+	UpstreamRefID ntp.RefID
 	// Samples counts the samples it gave; Used those that steered the clock.
 	Samples, Used uint64
+}
+
+// PeerRefID is the refid ntpq -p shows for the source: an upstream's own
+// (INIT before its first reply), the refclock's kind (PPS, GPS; INIT
+// before a sample).
+func (s Source) PeerRefID() ntp.RefID {
+	switch {
+	case !s.UpstreamRefID.IsZero():
+		return s.UpstreamRefID
+	case s.Kind == source.KindNTP || s.Last.RefID.IsZero():
+		return ntp.RefIDInit
+	}
+	return s.Last.RefID
 }
 
 // Drop is one drop reason's count.
@@ -81,10 +99,19 @@ type Parts struct {
 	Refclock func() refclock.Status
 	// Server returns the server's counters.
 	Server func() Server
-	// Upstream returns an upstream's reachability register and poll
-	// (log2 s); ok false for a source that is not one (the refclock, whose
-	// reach follows from its samples, one a second).
-	Upstream func(id source.ID) (reach uint8, pollLog2 int8, ok bool)
+	// Upstream returns an upstream's client state; ok false for a source
+	// that is not one (the refclock, whose reach follows from its samples,
+	// one a second).
+	Upstream func(id source.ID) (u Upstream, ok bool)
+}
+
+// Upstream is an upstream server's client state beside its samples.
+type Upstream struct {
+	// Reach is the reachability register; PollLog2 the poll (log2 s).
+	Reach    uint8
+	PollLog2 int8
+	// RefID is the server's own reference ID (zero before a reply).
+	RefID ntp.RefID
 }
 
 // Collector assembles Snapshots from the parts; safe from any goroutine as
@@ -129,8 +156,8 @@ func (c *Collector) Snapshot() *Snapshot {
 				src.Reach = Reach(src.Age, 0)
 			}
 			if c.parts.Upstream != nil {
-				if reach, poll, ok := c.parts.Upstream(ss.ID); ok {
-					src.Kind, src.Reach, src.PollLog2 = source.KindNTP, reach, poll
+				if u, ok := c.parts.Upstream(ss.ID); ok {
+					src.Kind, src.Reach, src.PollLog2, src.UpstreamRefID = source.KindNTP, u.Reach, u.PollLog2, u.RefID
 				}
 			}
 			s.Sources = append(s.Sources, src)

@@ -207,7 +207,7 @@ func Build(snap *status.Snapshot, h *History) Report {
 	}
 	for _, s := range snap.Sources {
 		row := SourceRow{
-			Tally: string(s.State.Tally()), Remote: string(s.ID), RefID: s.Last.RefID.String(),
+			Tally: string(s.State.Tally()), Remote: string(s.ID), RefID: s.PeerRefID().String(),
 			Stratum: int(s.Last.Stratum), Type: "u", State: s.State.String(), WhenS: -1,
 			PollLog2: int(s.PollLog2), Reach: s.Reach, DelayS: s.Last.Delay.Seconds(),
 			OffsetS: s.Last.Offset.Seconds(), JitterS: s.Last.Sigma.Seconds(),

@@ -104,13 +104,13 @@ func (a *appliance) run(ctx context.Context) error {
 		Sources:  runner.Sources,
 		Refclock: a.ref.Status,
 		Server:   srv.StatusCounters,
-		Upstream: func(id source.ID) (uint8, int8, bool) {
+		Upstream: func(id source.ID) (status.Upstream, bool) {
 			for _, st := range poller.Statuses() {
 				if st.ID == id {
-					return st.Status.Reach, st.Status.PollLog2, true
+					return status.Upstream{Reach: st.Status.Reach, PollLog2: st.Status.PollLog2, RefID: st.Status.UpstreamRefID}, true
 				}
 			}
-			return 0, 0, false
+			return status.Upstream{}, false
 		},
 	}, a.timeSrc.Now())
 	a.snapshot = collector.Snapshot
