@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/ntp"
+	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/source"
 )
 
@@ -59,12 +60,18 @@ type Loop struct {
 	state  atomic.Pointer[SyncState]
 	prec   int8
 	locked bool
-	nAcc   int             // accepted samples since acquisition
-	ident  source.Identity // the selection's identity at the last accepted sample
-	refT   time.Time       // local time of the last accepted sample
-	rootD  time.Duration   // the loop's error bound against the peer at refT
-	leap   ntp.Leap        // flag armed on the clock
-	synced bool            // last SetSync value
+	// corrPPB is the frequency correction last set; slewT the local time
+	// up to which slewed integrates the phase it moved the clock by beyond
+	// the estimated oscillator frequency (see TakeSlewed).
+	corrPPB float64
+	slewT   time.Time
+	slewed  time.Duration
+	nAcc    int             // accepted samples since acquisition
+	ident   source.Identity // the selection's identity at the last accepted sample
+	refT    time.Time       // local time of the last accepted sample
+	rootD   time.Duration   // the loop's error bound against the peer at refT
+	leap    ntp.Leap        // flag armed on the clock
+	synced  bool            // last SetSync value
 	// everLocked: the loop has been synchronised once, so MaxStep applies.
 	everLocked bool
 	peer       source.ID   // the system peer of the last sample
@@ -128,6 +135,7 @@ func (l *Loop) SetInitialFrequency(ppb float64) error {
 	if err := l.clk.SetFrequencyPPB(ppb); err != nil {
 		return fmt.Errorf("discipline: initial frequency: %w", err)
 	}
+	l.corrPPB = ppb
 	l.servo.SetInitialFrequency(ppb)
 	return nil
 }
@@ -136,6 +144,7 @@ func (l *Loop) SetInitialFrequency(ppb float64) error {
 // selection decided for the served time.
 func (l *Loop) Update(s source.Sample, id source.Identity) Event {
 	now := l.clk.Now()
+	l.integrateSlew(now)
 	if id.Peer != l.peer {
 		if l.peer != "" && id.Kind.Refclock() != l.peerKind.Refclock() {
 			// Another source steers now (PPS to NTP and back): its noise is
@@ -207,6 +216,7 @@ func (l *Loop) Refused() uint64 { return l.refused }
 // the local clock reading.
 func (l *Loop) Tick(now time.Time) Event {
 	var ev Event
+	l.integrateSlew(now)
 	act := l.servo.Tick(now)
 	if err := l.apply(act, &ev); err != nil {
 		return ev
@@ -247,11 +257,16 @@ func (l *Loop) apply(act Action, ev *Event) error {
 			err = fmt.Errorf("discipline: step %v: %w", act.Step, err)
 		} else {
 			ev.Stepped = act.Step
+			if !l.slewT.IsZero() {
+				l.slewT = l.slewT.Add(act.Step)
+			}
 		}
 	}
 	if err == nil && act.SetFreq {
 		if e := l.clk.SetFrequencyPPB(act.FreqPPB); e != nil {
 			err = fmt.Errorf("discipline: set frequency %.3f ppb: %w", act.FreqPPB, e)
+		} else {
+			l.corrPPB = act.FreqPPB
 		}
 	}
 	if err != nil {
@@ -324,6 +339,54 @@ func (l *Loop) State() *SyncState { return l.state.Load() }
 
 // Locked reports whether the loop is locked (or holding over).
 func (l *Loop) Locked() bool { return l.locked }
+
+// ClockSkewPPM is how far, beyond PHI, the clock's frequency may still be
+// wrong, for the selection's intervals (selection.Selector.SetClockSkew):
+// selection.UnlearntSkewPPM until the loop first locks, then 0.
+func (l *Loop) ClockSkewPPM() float64 {
+	if l.everLocked {
+		return 0
+	}
+	return selection.UnlearntSkewPPM
+}
+
+// integrateSlew adds to slewed the phase the frequency correction moved the
+// clock by since slewT, beyond what the estimated oscillator frequency
+// cancels: the clock gains (1+y)(1+c)-1 per second on the reference, y the
+// estimate, c the correction.
+func (l *Loop) integrateSlew(now time.Time) {
+	if !l.slewT.IsZero() {
+		if dt := now.Sub(l.slewT).Seconds(); dt > 0 {
+			var y float64
+			if l.servo.Initialized() {
+				y = l.servo.Stats().FreqPPB * 1e-9
+			}
+			rate := (1+y)*(1+l.corrPPB*1e-9) - 1
+			l.slewed += time.Duration(rate * dt * 1e9)
+		}
+	}
+	l.slewT = now
+}
+
+// TakeSlewed returns how far the loop has slewed the clock ahead (local
+// gained on the reference; negative: fallen behind) since the last call,
+// up to local time now: the phase it steered beyond the estimated
+// oscillator frequency. Every offset (reference - local) measured before
+// has dropped by as much; the selection shifts its stored samples by it
+// (selection.Selector.Slewed), as by a step. Only during the first
+// acquisition, when the servo pulls the phase in at up to MaxSlewPPM:
+// once locked it steers phase at a bounded slew that the selection's PHI
+// covers, and a servo restarted on another source (a GPS rejected) has
+// no frequency estimate yet to tell its slew from, so it returns 0.
+func (l *Loop) TakeSlewed(now time.Time) time.Duration {
+	l.integrateSlew(now)
+	d := l.slewed
+	l.slewed = 0
+	if l.everLocked {
+		return 0
+	}
+	return d
+}
 
 // Stats returns the servo's estimates.
 func (l *Loop) Stats() ServoStats { return l.servo.Stats() }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/ntp"
+	"github.com/gnomon-ntp/gnomon/selection"
 )
 
 // rig drives a Loop on a SimClock in virtual time with pulse samples made
@@ -373,5 +374,37 @@ func TestFlagErrorDoesNotResetServo(t *testing.T) {
 	logEvent(slog.New(slog.NewTextHandler(&buf, nil)), l, Event{FlagErr: errors.New("set sync: EPERM")})
 	if strings.Contains(buf.String(), "reset") || !strings.Contains(buf.String(), "EPERM") {
 		t.Fatalf("flag failure logged as %q", buf.String())
+	}
+}
+
+// TestTakeSlewedDuringAcquisition: a clock 50 ms ahead (under the step
+// threshold) is slewed in during the first acquisition; what TakeSlewed
+// reports over it adds up to the phase removed (the offset's change less
+// the oscillator's own drift the servo had not yet learnt, here under 1 ms),
+// and once locked it reports nothing, and ClockSkewPPM drops to 0.
+func TestTakeSlewedDuringAcquisition(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		r := newRig(t, DefaultConfig(), SimClockConfig{InitialOffset: 50 * time.Millisecond, FreqPPM: 30, Wander: 1e-9, Seed: uint64(seed)}, day0(), nil)
+		if got := r.loop.ClockSkewPPM(); got != selection.UnlearntSkewPPM {
+			t.Fatalf("skew before any sample %v ppm", got)
+		}
+		start := r.offset()
+		var slewed time.Duration
+		for i := 0; i < 120 && !r.loop.Locked(); i++ {
+			r.run(1, nil)
+			slewed += r.loop.TakeSlewed(r.clk.Now())
+		}
+		if !r.loop.Locked() || r.steps() != 0 {
+			t.Fatalf("seed %d: locked %v after %d steps", seed, r.loop.Locked(), r.steps())
+		}
+		removed := time.Duration((r.offset() - start) * 1e9) // local - true: the clock was moved back
+		t.Logf("seed %d: slewed %v, clock moved %v, locked after %d s", seed, slewed, removed, r.k)
+		if diff := (slewed - removed).Abs(); diff > time.Millisecond {
+			t.Errorf("seed %d: slewed %v, the clock moved %v (difference %v)", seed, slewed, removed, diff)
+		}
+		r.run(30, nil)
+		if d := r.loop.TakeSlewed(r.clk.Now()); d != 0 || r.loop.ClockSkewPPM() != 0 {
+			t.Errorf("seed %d: after lock slewed %v, skew %v ppm", seed, d, r.loop.ClockSkewPPM())
+		}
 	}
 }

@@ -27,7 +27,6 @@ type Runner struct {
 	driftPath      string
 	log            *slog.Logger
 	sources        atomic.Pointer[[]selection.SourceState]
-	locked         bool // the loop has locked once: its frequency is learnt
 }
 
 // NewRunner returns a runner feeding the samples that sel selects into
@@ -50,16 +49,7 @@ func NewRunner(loop *Loop, sel *selection.Selector, driftPath string, log *slog.
 
 // setSkew tells the selection how well the loop knows the clock's
 // frequency: not at all before its first lock.
-func (r *Runner) setSkew() {
-	if r.loop.Locked() {
-		r.locked = true
-	}
-	if r.locked {
-		r.sel.SetClockSkew(0)
-	} else {
-		r.sel.SetClockSkew(selection.UnlearntSkewPPM)
-	}
-}
+func (r *Runner) setSkew() { r.sel.SetClockSkew(r.loop.ClockSkewPPM()) }
 
 // OnStep registers f to learn of every step of the clock (the NTP client
 // shifts its filters). Call it before Run.
@@ -130,6 +120,7 @@ func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 				samples = nil
 				continue
 			}
+			r.sel.Slewed(loop.TakeSlewed(loop.clk.Now()))
 			res, err := r.sel.Add(s)
 			log.Debug("sample", "source", s.Source, "offset", s.Offset, "use", res.Use, "peer", res.Identity.Peer)
 			if err != nil {
@@ -159,6 +150,7 @@ func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 			r.publishSources()
 		case <-tick.C:
 			now := loop.clk.Now()
+			r.sel.Slewed(loop.TakeSlewed(now))
 			r.sel.Tick(now)
 			r.publishSources()
 			logEvent(log, loop, loop.Tick(now))

@@ -166,6 +166,9 @@ func SimulateUpstream(sc UScenario, seed uint64) (UResult, *UTrace, error) {
 			lie = math.Abs(e) > lim
 			gpsLying = lie
 		}
+		// As discipline.Runner does.
+		sel.SetClockSkew(loop.ClockSkewPPM())
+		sel.Slewed(loop.TakeSlewed(clk.Now()))
 		r, err := sel.Add(s)
 		if err != nil || !r.Use {
 			return
@@ -282,6 +285,8 @@ func SimulateUpstream(sc UScenario, seed uint64) (UResult, *UTrace, error) {
 				}
 			case 2:
 				now := clk.Now()
+				sel.SetClockSkew(loop.ClockSkewPPM())
+				sel.Slewed(loop.TakeSlewed(now))
 				sel.Tick(now)
 				loop.Tick(now)
 			case 3:
