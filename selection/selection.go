@@ -29,6 +29,13 @@ type Config struct {
 	// MinSurvivors is how many truechimers the clustering keeps at least
 	// (RFC 5905 NMIN).
 	MinSurvivors int
+	// MaxRefclockDisagreement is how far the refclock's offset may be from
+	// a majority of the usable upstreams' (each aged by PHI and the
+	// clock's unlearnt skew) before it is a falseticker even inside their
+	// correctness intervals, which over the internet are tens of
+	// milliseconds wide: a GPS dragged away slowly is refused at this
+	// bound, not at their root distance. 0 turns the check off.
+	MaxRefclockDisagreement time.Duration
 }
 
 // Defaults.
@@ -40,6 +47,10 @@ const (
 	// DefaultStartupWait: a minute, several iburst exchanges and a DNS
 	// retry.
 	DefaultStartupWait = time.Minute
+	// DefaultMaxRefclockDisagreement: 10 ms, several times what
+	// asymmetric internet paths put between honest upstreams and true
+	// time, far below a spoofer's jump.
+	DefaultMaxRefclockDisagreement = 10 * time.Millisecond
 	// PHI is the dispersion growth of a sample's interval with its age, in
 	// seconds per second (RFC 5905).
 	PHI = 15e-6
@@ -47,7 +58,8 @@ const (
 
 // DefaultConfig returns the default settings.
 func DefaultConfig() Config {
-	return Config{MaxAge: DefaultMaxAge, RefclockHoldover: DefaultRefclockHoldover, StartupWait: DefaultStartupWait, MinSurvivors: 3}
+	return Config{MaxAge: DefaultMaxAge, RefclockHoldover: DefaultRefclockHoldover, StartupWait: DefaultStartupWait, MinSurvivors: 3,
+		MaxRefclockDisagreement: DefaultMaxRefclockDisagreement}
 }
 
 // FieldError is a wrong value of one Config field (Field as Go spells it).
@@ -64,6 +76,9 @@ func (c Config) Validate() error {
 	}
 	if c.StartupWait < 0 {
 		errs = append(errs, fielderr.New("selection", "StartupWait", "%v: must not be negative", c.StartupWait))
+	}
+	if c.MaxRefclockDisagreement < 0 {
+		errs = append(errs, fielderr.New("selection", "MaxRefclockDisagreement", "%v: must not be negative (0 turns the check off)", c.MaxRefclockDisagreement))
 	}
 	if c.MinSurvivors < 1 {
 		errs = append(errs, fielderr.New("selection", "MinSurvivors", "%d: must be at least 1", c.MinSurvivors))
@@ -294,6 +309,7 @@ func (s *Selector) selectAt(now time.Time) {
 			}
 		}
 	}
+	true_ = s.outvoteRefclock(true_, usable, now)
 	survivors := s.cluster(true_, now)
 	for _, c := range survivors {
 		c.state = StateCandidate
@@ -394,6 +410,35 @@ func (s *Selector) intersect(cs []*candidate, now time.Time) []*candidate {
 	return out
 }
 
+// outvoteRefclock marks the refclock among the truechimers a falseticker
+// when a majority of the usable upstreams (at least two) put the time
+// further than MaxRefclockDisagreement from it, beyond what their samples'
+// age allows, and returns the truechimers left.
+func (s *Selector) outvoteRefclock(true_, usable []*candidate, now time.Time) []*candidate {
+	bound := s.cfg.MaxRefclockDisagreement
+	ref := find(true_, func(c *candidate) bool { return c.last.Kind.Refclock() })
+	if bound <= 0 || ref == nil {
+		return true_
+	}
+	upstreams, against := 0, 0
+	for _, c := range usable {
+		if c.last.Kind != source.KindNTP {
+			continue
+		}
+		upstreams++
+		age := max(now.Sub(c.last.Local), 0) + max(now.Sub(ref.last.Local), 0)
+		allow := bound + time.Duration((PHI+s.skew)*float64(age))
+		if (c.last.Offset - ref.last.Offset).Abs() > allow {
+			against++
+		}
+	}
+	if against < 2 || 2*against <= upstreams {
+		return true_
+	}
+	ref.state = StateFalseticker
+	return slices.DeleteFunc(slices.Clone(true_), func(c *candidate) bool { return c == ref })
+}
+
 // cluster discards outliers among the truechimers (RFC 5905 section
 // 11.2.2): while more than MinSurvivors remain, the one whose offset is
 // furthest, in RMS, from the others goes, unless that spread is already
@@ -450,6 +495,18 @@ func (s *Selector) Stepped(d time.Duration) {
 		if !c.last.Local.IsZero() {
 			c.last.Offset -= d
 			c.last.Local = c.last.Local.Add(d)
+		}
+	}
+}
+
+// Slewed tells the selector the discipline has slewed the local clock
+// ahead by d since the last call (discipline.Loop.TakeSlewed): every
+// stored offset (reference - local) drops by d, as in Stepped, so samples
+// taken before and after a fast slew still compare.
+func (s *Selector) Slewed(d time.Duration) {
+	for _, c := range s.cands {
+		if !c.last.Local.IsZero() {
+			c.last.Offset -= d
 		}
 	}
 }

@@ -310,3 +310,94 @@ func TestUnlearntSkewNoFalseAlarm(t *testing.T) {
 		}
 	}
 }
+
+// TestSlewedShiftsStoredOffsets: upstream samples taken before the
+// discipline slewed the clock back 20 ms compare with a GPS sample taken
+// after only once the slew is accounted for.
+func TestSlewedShiftsStoredOffsets(t *testing.T) {
+	for _, slewed := range []time.Duration{0, -20 * time.Millisecond} {
+		cfg := DefaultConfig()
+		cfg.StartupWait = 0
+		s, err := New(cfg, source.RefclockID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []source.ID{"a:123", "b:123", "c:123"} {
+			if err := s.AddUpstream(id, false); err != nil {
+				t.Fatal(err)
+			}
+			u := upstream(id, 0, 1, 0, 20*time.Microsecond)
+			u.Offset = -20 * time.Millisecond // local 20 ms ahead
+			if _, err := s.Add(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Slewed(slewed)
+		g := pps(time.Second) // the clock has been slewed back: 1 µs off
+		if _, err := s.Add(g); err != nil {
+			t.Fatal(err)
+		}
+		want := StateSystemPeer
+		if slewed == 0 {
+			want = StateFalseticker
+		}
+		if got := s.States()[0].State; got != want {
+			t.Errorf("slewed %v: GPS %v, want %v", slewed, got, want)
+		}
+		if slewed != 0 && s.States()[1].Last.Offset != 0 {
+			t.Errorf("slewed %v: stored offset %v, want 0", slewed, s.States()[1].Last.Offset)
+		}
+	}
+}
+
+// TestRefclockOutvotedBeyondBound: upstreams over long paths have
+// correctness intervals 50 ms wide, so a GPS 15 ms off lies inside them; a
+// majority of them 15 ms away from it outvotes it at the 10 ms default
+// bound (not with the bound off, not at 5 ms off, not with only one of
+// three upstreams against it).
+func TestRefclockOutvotedBeyondBound(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		bound   time.Duration
+		gps     time.Duration
+		against int
+		want    State
+	}{
+		{"15 ms off, all against", DefaultMaxRefclockDisagreement, 15 * time.Millisecond, 3, StateFalseticker},
+		{"bound off", 0, 15 * time.Millisecond, 3, StateSystemPeer},
+		{"5 ms off", DefaultMaxRefclockDisagreement, 5 * time.Millisecond, 3, StateSystemPeer},
+		{"one against", DefaultMaxRefclockDisagreement, 15 * time.Millisecond, 1, StateSystemPeer},
+		{"two of three against", DefaultMaxRefclockDisagreement, 15 * time.Millisecond, 2, StateFalseticker},
+	} {
+		cfg := DefaultConfig()
+		cfg.StartupWait = 0
+		cfg.MaxRefclockDisagreement = tc.bound
+		s, err := New(cfg, source.RefclockID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range []source.ID{"a:123", "b:123", "c:123"} {
+			if err := s.AddUpstream(id, false); err != nil {
+				t.Fatal(err)
+			}
+			u := upstream(id, 0, 2, 40*time.Millisecond, 40*time.Millisecond) // root distance 61 ms
+			if i >= tc.against {
+				u.Offset = tc.gps // agrees with the GPS
+			}
+			if _, err := s.Add(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g := pps(time.Second)
+		g.Offset = tc.gps
+		if _, err := s.Add(g); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.States()[0].State; got != tc.want {
+			t.Errorf("%s: GPS %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if err := (Config{MaxAge: 1, RefclockHoldover: 1, MinSurvivors: 1, MaxRefclockDisagreement: -1}).Validate(); err == nil {
+		t.Error("a negative bound validated")
+	}
+}

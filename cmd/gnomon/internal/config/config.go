@@ -55,6 +55,10 @@ type NTP struct {
 	// RefclockHoldover is how long the clock holds over on a lost GPS
 	// before the upstreams take over (default 1h).
 	RefclockHoldover time.Duration `toml:"refclock_holdover"`
+	// MaxGPSDisagreement is how far the GPS may be from a majority of
+	// the upstreams before it is refused (default 10ms; 0s: no bound but
+	// their correctness intervals).
+	MaxGPSDisagreement *time.Duration `toml:"max_gps_disagreement"`
 }
 
 // Board is the [board] section, mapped to board.Config by BoardConfig

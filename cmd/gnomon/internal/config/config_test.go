@@ -14,6 +14,7 @@ import (
 
 	"github.com/gnomon-ntp/gnomon/board"
 	"github.com/gnomon-ntp/gnomon/refclock"
+	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/server"
 )
 
@@ -125,6 +126,7 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"no hat needs serial", "[board]\nbaud = 9600\npps_device = \"/dev/pps0\"\n", 0, "board.serial_path", "required"},
 		{"bare PPS without upstreams", "[board]\nhat = \"uputronics\"\nserial_path = \"none\"\n", 3, "board.serial_path", "needs [ntp] servers or pools"},
 		{"bare PPS with baud", "[board]\nserial_path = \"none\"\npps_device = \"/dev/pps0\"\nbaud = 9600\n[ntp]\nservers = [\"192.0.2.1\"]\n", 4, "board.baud", "serial_path is none"},
+		{"negative GPS disagreement", "[board]\nhat = \"adafruit\"\n[ntp]\nmax_gps_disagreement = \"-1s\"\n", 4, "ntp.max_gps_disagreement", "must not be negative"},
 		{"bad pin", "[board]\nhat = \"adafruit\"\npps_pin = 2000\n", 3, "board.pps_pin", "not a GPIO line"},
 		{"edge delay", "[board]\nhat = \"adafruit\"\n\nedge_delay = \"2ms\"\n", 4, "board.edge_delay", "2ms is outside -1ms..1ms"},
 		{"max below the hat's delay", "[board]\nhat = \"adafruit\"\n[refclock]\nmax_nmea_delay = \"300ms\"\n", 4, "refclock.max_nmea_delay", "below the typical NMEA delay 350ms"},
@@ -312,5 +314,12 @@ func TestBarePPSConfig(t *testing.T) {
 	h, err := c.Hat()
 	if err != nil || h.SerialPath != "" || h.Baud != 0 || h.PPSPin != 18 {
 		t.Errorf("hat %+v, %v", h, err)
+	}
+	if got := c.SelectionConfig().MaxRefclockDisagreement; got != selection.DefaultMaxRefclockDisagreement {
+		t.Errorf("GPS disagreement bound %v, want the default", got)
+	}
+	c, err = Parse("g.toml", []byte("[board]\nhat = \"uputronics\"\n[ntp]\nmax_gps_disagreement = \"0s\"\n"))
+	if err != nil || c.SelectionConfig().MaxRefclockDisagreement != 0 {
+		t.Errorf("0s: %v", err)
 	}
 }

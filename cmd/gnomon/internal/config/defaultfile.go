@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/board"
+	"github.com/gnomon-ntp/gnomon/selection"
 )
 
 // entry is one key of the default file: its doc, its unit, and its
@@ -59,6 +60,7 @@ func entries() []entry {
 		{"ntp.servers", `list of "HOST[:PORT] [iburst] [prefer] [minpoll N] [maxpoll N]"`, "upstream NTP servers that vouch for the GPS and stand in for it (four to seven nearby)", list(d.NTP.Servers), ""},
 		{"ntp.pools", `list of "NAME [options]"`, "pool names, each giving several upstream servers", list(d.NTP.Pools), ""},
 		{"ntp.refclock_holdover", "duration", "how long the clock holds over on a lost GPS before the upstreams take over", qd(d.NTP.RefclockHoldover), ""},
+		{"ntp.max_gps_disagreement", "duration", "how far the GPS may be from a majority of the upstreams before it is refused (0s: only their correctness intervals)", qd(selection.DefaultMaxRefclockDisagreement), ""},
 		{"views.http_listen", "host:port", "where /metrics and the status page are served; empty: not served", q(d.Views.HTTPListen), ""},
 		{"views.control_socket", "absolute path", "the control socket gnomon status reads; empty turns it off", "", q("/run/gnomon/gnomon.sock")},
 	}

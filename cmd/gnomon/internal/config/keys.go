@@ -48,6 +48,7 @@ var keys = []key{
 	{"discipline.step_threshold", "discipline", "StepThreshold", false},
 	{"discipline.max_step", "discipline", "MaxStep", false},
 	{"ntp.refclock_holdover", "selection", "RefclockHoldover", false},
+	{"ntp.max_gps_disagreement", "selection", "MaxRefclockDisagreement", false},
 	{"server.listen", "server", "ListenAddrs", false},
 	{"server.rate_interval", "server", "RateInterval", false},
 	{"server.rate_burst", "server", "RateBurst", false},

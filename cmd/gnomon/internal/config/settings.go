@@ -40,10 +40,13 @@ type Overrides struct {
 }
 
 // SelectionConfig returns the selection settings: its defaults with
-// ntp.refclock_holdover.
+// ntp.refclock_holdover and ntp.max_gps_disagreement.
 func (c *Config) SelectionConfig() selection.Config {
 	s := selection.DefaultConfig()
 	s.RefclockHoldover = c.NTP.RefclockHoldover
+	if d := c.NTP.MaxGPSDisagreement; d != nil {
+		s.MaxRefclockDisagreement = *d
+	}
 	return s
 }
 
