@@ -8,7 +8,17 @@ import (
 // wanderBank is the set of random-walk frequency noise levels (fractional
 // per square-root second) the servo's filters assume; the servo steers by
 // their mixture, weighted by how likely each made the pulses seen (doc.go).
-var wanderBank = []float64{1e-11, 3e-11, 1e-10, 3e-10, 1e-9, 3e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6}
+var wanderBank = geometric(1e-11, 1e-6, 4)
+
+// geometric returns lo, lo·10^(1/perDecade), ... up to hi (included).
+func geometric(lo, hi float64, perDecade int) []float64 {
+	n := int(math.Round(math.Log10(hi/lo)*float64(perDecade))) + 1
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = lo * math.Pow(10, float64(i)/float64(perDecade))
+	}
+	return out
+}
 
 // noisePrior is the weight, in samples, of the initial noise guess.
 const noisePrior = 20
@@ -581,7 +591,7 @@ func (s *Servo) steer(y, x, d float64) float64 {
 
 // Tick lets the servo hold over between samples: once the planned slew has
 // reached its target without a newer sample, it steers on the prediction
-// (the frozen frequency estimate). now is the local clock reading.
+// (in holdover the frequency holdFreqY freezes). now is the local clock reading.
 func (s *Servo) Tick(now time.Time) Action {
 	if !s.init {
 		return Action{}
