@@ -77,3 +77,35 @@ func TestHoldWindow(t *testing.T) {
 		t.Error("no noise estimate: not the whole history")
 	}
 }
+
+// In an outage the servo holds the least-squares frequency of its locked
+// pulses (when it agrees with the tracking estimate), which is the
+// oscillator's within the fit's error, and the clock drifts accordingly.
+func TestServoHoldsFittedFrequency(t *testing.T) {
+	r := newRig(t, DefaultConfig(), SimClockConfig{FreqPPM: 30, Wander: 1e-9, Seed: 3}, day0(), nil)
+	r.run(3600, nil)
+	if !r.loop.Locked() {
+		t.Fatal("not locked")
+	}
+	osc := r.clk.OscillatorPPB()
+	r.run(20, func(int) bool { return true })
+	s := r.loop.servo
+	if !s.holding {
+		t.Fatal("20 s without pulses: not holding over")
+	}
+	f := s.est()
+	n := holdWindow(s.noiseVar, f.w, 1)
+	g, ok := s.hold.slope(n)
+	if !ok || math.Abs(s.holdY-g/(1-g)) > 1e-15 {
+		t.Errorf("held %.4g, the fit over %.0f s gives %.4g (ok %v)", s.holdY, n, g/(1-g), ok)
+	}
+	// The fit's own error (noise and lag), plus the oscillator's walk in the
+	// 20 s since: 4 sd.
+	sd := math.Sqrt(12*s.noiseVar/(n*n*n) + 13.0/35*1e-18*n + 1e-18*20)
+	if d := math.Abs(s.holdY*1e9 - osc); d > 4*sd*1e9 {
+		t.Errorf("held %.2f ppb, oscillator %.2f ppb at the outage: %.2f ppb off, want < %.2f", s.holdY*1e9, osc, d, 4*sd*1e9)
+	}
+	if n < 50 || n > 200 {
+		t.Errorf("window %.0f s for 1 µs noise and 1e-9 wander, want ~100", n)
+	}
+}
