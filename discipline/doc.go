@@ -60,8 +60,8 @@
 // which the fit does not model), and the history restarts when the
 // frequency-change detector fires. On a pure random-walk oscillator the
 // Kalman bank is already the optimal predictor, so the fit matches it (RMS
-// error of the held frequency over ten S6 seeds 6.9 ppb against 7.0 ppb; a
-// fixed 300, 1000 or 3000 s window gives 13, 20 or 30 ppb); it earns its
+// error of the held frequency over ten S6 seeds 7.1 ppb against 7.3 ppb; a
+// fixed 300, 1000 or 3000 s window gives 13, 20 or 29 ppb); it earns its
 // place where the oscillator has flicker or white frequency noise the model
 // lacks, where longer windows win and the chosen N grows with them.
 //
