@@ -8,7 +8,17 @@ import (
 // wanderBank is the set of random-walk frequency noise levels (fractional
 // per square-root second) the servo's filters assume; the servo steers by
 // their mixture, weighted by how likely each made the pulses seen (doc.go).
-var wanderBank = []float64{1e-11, 3e-11, 1e-10, 3e-10, 1e-9, 3e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6}
+var wanderBank = geometric(1e-11, 1e-6, 4)
+
+// geometric returns lo, lo·10^(1/perDecade), ... up to hi (included).
+func geometric(lo, hi float64, perDecade int) []float64 {
+	n := int(math.Round(math.Log10(hi/lo)*float64(perDecade))) + 1
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = lo * math.Pow(10, float64(i)/float64(perDecade))
+	}
+	return out
+}
 
 // noisePrior is the weight, in samples, of the initial noise guess.
 const noisePrior = 20
@@ -122,6 +132,12 @@ type Servo struct {
 	// fromDrift: the starting frequency came from SetInitialFrequency and
 	// the servo has not locked since.
 	fromDrift bool
+	// hold is the longer-horizon frequency estimate used in holdover;
+	// holding is true (and holdY the frequency held) from the first Tick
+	// past holdAfter pulse periods without a sample until the next sample.
+	hold    holdFreq
+	holding bool
+	holdY   float64
 }
 
 // NewServo returns a servo in its initial (unacquired) state.
@@ -322,6 +338,8 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 	ym := s.est().y
 	dxm, _ := s.advance(ym, s.tLast, tk)
 	ctl := dxm - ym*dt
+	s.hold.addControl(dxm - dt*ym/(1+ym))
+	s.holding = false
 	for i := range s.bank {
 		b := &s.bank[i]
 		dx, dy := s.advance(b.y, s.tLast, tk)
@@ -378,6 +396,9 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 			b.p[1][1] += sq(e / (2 * s.cfg.PulsePeriod.Seconds()))
 		}
 		s.runN, s.runSign = 0, 0
+		// The pulses before a frequency change do not describe the
+		// frequency after it: the holdover fit starts afresh.
+		s.hold.reset()
 		f = s.est()
 		sd = math.Sqrt(f.p[0][0] + r)
 		gate = s.cfg.OutlierGate * sd
@@ -420,6 +441,7 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 	}
 	if pulse {
 		s.weigh()
+		s.hold.add(tk, zc)
 	}
 	return s.plan(tn, act)
 }
@@ -491,6 +513,8 @@ func (s *Servo) acquire(local time.Time, offset, errEst time.Duration, now time.
 	s.origin = local
 	s.init = true
 	s.tLast = 0
+	s.hold.reset()
+	s.holding = false
 	s.segs = append(s.segs[:0], segment{0, s.lastCorr})
 	if errEst > 0 && s.n == 0 {
 		// The source's own precision is the best guess until measured.
@@ -567,7 +591,7 @@ func (s *Servo) steer(y, x, d float64) float64 {
 
 // Tick lets the servo hold over between samples: once the planned slew has
 // reached its target without a newer sample, it steers on the prediction
-// (the frozen frequency estimate). now is the local clock reading.
+// (in holdover the frequency holdFreqY freezes). now is the local clock reading.
 func (s *Servo) Tick(now time.Time) Action {
 	if !s.init {
 		return Action{}
@@ -578,11 +602,45 @@ func (s *Servo) Tick(now time.Time) Action {
 	}
 	f := s.est()
 	period := s.cfg.PulsePeriod.Seconds()
-	dx, _ := s.advance(f.y, s.tLast, tn)
-	c := s.steer(f.y, f.x+dx, period)
+	y := s.holdFreqY(f, tn)
+	dx, _ := s.advance(y, s.tLast, tn)
+	c := s.steer(y, f.x+dx, period)
 	s.setCorr(tn, c)
 	s.until = tn + period
 	return Action{SetFreq: true, FreqPPB: c * 1e9}
+}
+
+// holdAfter is how many pulse periods without a sample make holdover: the
+// gap beyond which Sample also widens its gate (any filter may explain it).
+const holdAfter = 10
+
+// holdFreqY returns the oscillator frequency to steer on at servo time tn:
+// the tracking estimate f.y while samples arrive, and from holdAfter pulse
+// periods without one the least-squares frequency of the last locked pulses
+// over the window the measured noise and wander call for (holdfreq.go),
+// frozen until the next sample.
+func (s *Servo) holdFreqY(f *kalman, tn float64) float64 {
+	period := s.cfg.PulsePeriod.Seconds()
+	if tn-s.tLast <= holdAfter*period {
+		return f.y
+	}
+	if !s.holding {
+		s.holding, s.holdY = true, f.y
+		n := holdWindow(s.noiseVar, f.w, period)
+		if g, ok := s.hold.slope(n); ok && g < 1 {
+			// The fit is used when it agrees with the tracking estimate
+			// within their errors (holdWindow's two terms and the bank's
+			// frequency variance, 3 sd): a disagreement means the
+			// frequency moved inside the window, which the fit does not
+			// model and the tracking filters followed.
+			y := g / (1 - g)
+			v := 12*s.noiseVar/(n*n*n/period) + 13.0/35*f.w*f.w*n + f.p[1][1]
+			if sq(y-f.y) <= 9*v {
+				s.holdY = y
+			}
+		}
+	}
+	return s.holdY
 }
 
 // Initialized reports whether the servo has acquired the reference.

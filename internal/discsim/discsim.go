@@ -104,7 +104,7 @@ func secs(s float64) string {
 
 func printTable(w io.Writer, rs []Result) error {
 	fmt.Fprintln(w, "Accuracy over t >= 1800 s (offset = local - true at the pulse instants, µs; BENCHMARKS.md section 1).")
-	fmt.Fprintln(w, "freq est err: the servo's frequency estimate against the oscillator; rate err: the clock's actual rate over each second, phase slews included (RMS over t >= 1800 s; max from the first lock on, seconds with a step left out).")
+	fmt.Fprintln(w, "freq est err: the servo's frequency estimate against the oscillator; rate err: the clock's actual rate over each second, phase slews included (RMS over t >= 1800 s; max from the end of the start-up pull-in on (first lock, then first |offset| < 10 µs), seconds with a step left out).")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scen\tseed\tRMS\tp99\tmax\tmean\tfreq est err ppb\trate err ppb\tmax rate ppm\tfirst<10µs s\tfirst<1µs s\tsteps\tRMS/limit\tRMS/chrony\tmax/chrony\tbar RMS\tnoise est\tW est\t")
 	worst := map[string]Result{}

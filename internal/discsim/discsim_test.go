@@ -235,3 +235,38 @@ func TestShortOutageRun(t *testing.T) {
 		t.Errorf("no drift measured in the half outage: %+v", r.OutageMaxS)
 	}
 }
+
+// The start-up pull-in (the slew that stands in for the initial step, which
+// may still run for a second after the first lock) is not a rate error; a
+// later excursion is, and a step is not.
+func TestMaxRateOutsideSteps(t *testing.T) {
+	x := []float64{0.1, 0.08, 0.06, 0.004, -0.5e-6, 0, 0.5e-6, 0.5e-6 + 30e-6, 0, 1}
+	stepped := make([]bool, len(x))
+	stepped[9] = true
+	// Locked at 3 while 4 ms is still being pulled in at 4000 ppm.
+	if got := maxRateOutsideSteps(x, stepped, 3); math.Abs(got-30.5) > 1e-6 {
+		t.Errorf("max rate %v ppm, want 30.5 (the excursion, not the pull-in or the step)", got)
+	}
+	if got := maxRateOutsideSteps(x, stepped, -1); got != 0 {
+		t.Errorf("never locked: %v ppm, want 0", got)
+	}
+	// Never settling: counted from the lock.
+	y := []float64{0.1, 0.08, 0.06}
+	if got := maxRateOutsideSteps(y, make([]bool, 3), 1); math.Abs(got-2e4) > 1e-3 {
+		t.Errorf("unsettled: %v ppm, want 20000", got)
+	}
+}
+
+// Every seed of S1 and of a burst family keeps its rate within the gentle
+// slew bound once settled: seed 3 printed the start-up pull-in (4065 ppm)
+// as a rate error.
+func TestMaxRateAfterStartUp(t *testing.T) {
+	for _, name := range []string{"S1", "B1"} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			r, _ := sim(t, name, seed, 0.6)
+			if r.MaxRatePPM > 20+1 {
+				t.Errorf("%s seed %d: max rate error %.2f ppm, want <= 21", name, seed, r.MaxRatePPM)
+			}
+		}
+	}
+}

@@ -40,8 +40,9 @@ type Result struct {
 	// phase slews included ((x[k]-x[k-1])/1 s).
 	RMSRatePPB float64 `json:"rms_rate_ppb"`
 	// MaxRatePPM is the largest |rate error| over one second outside the
-	// seconds with a step, from the first lock on (ppm): what a client sees
-	// of the phase slews.
+	// seconds with a step, from the end of the start-up pull-in on (the
+	// first lock, then the first |offset| under 10 µs; ppm): what a client
+	// sees of the phase slews.
 	MaxRatePPM float64 `json:"max_rate_ppm"`
 	// FirstBelow10usS and FirstBelow1usS are the first pulse instants with
 	// |offset| below 10 µs and 1 µs (-1: never).
@@ -290,13 +291,7 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	res.MaxOffsetS = abs[len(abs)-1]
 	res.RMSFreqPPB = rms(tail(freqErr, len(abs)))
 	res.RMSRatePPB = rms(rate[statsFrom-1:])
-	if lockedAt >= 0 {
-		for k := lockedAt + 1; k <= n; k++ {
-			if !stepped[k] {
-				res.MaxRatePPM = math.Max(res.MaxRatePPM, math.Abs(rate[k-1])/1e3)
-			}
-		}
-	}
+	res.MaxRatePPM = maxRateOutsideSteps(tr.Offset, stepped, lockedAt)
 	if c, ok := chrony[sc.Name]; ok {
 		res.LimitRatio = res.RMSOffsetS / c.Limit
 		res.ChronyRatio = res.RMSOffsetS / c.RMSLo
@@ -416,6 +411,38 @@ func latencyPlan(sc Scenario, seed uint64, n int) (extra []float64, drop []bool)
 		}
 	}
 	return extra, drop
+}
+
+// settledS is the |offset| below which the start-up acquisition is over:
+// the first lock may be declared while the servo still pulls the initial
+// offset in at Config.MaxSlewPPM (the slew that stands in for the initial
+// step), and that pull-in is not a rate error outside steps.
+const settledS = 10e-6
+
+// maxRateOutsideSteps returns the largest |rate error| over one second (ppm)
+// of the offset trace x (seconds, one per second), counted from the first
+// pulse at or after lockedAt with |offset| under settledS (the end of the
+// start-up acquisition slew), leaving out the seconds with a step (stepped[k]:
+// a step fell in the second before pulse k). lockedAt < 0 (never locked)
+// gives 0. A clock that locks but never settles is counted from lockedAt.
+func maxRateOutsideSteps(x []float64, stepped []bool, lockedAt int) float64 {
+	if lockedAt < 0 || lockedAt >= len(x) {
+		return 0
+	}
+	from := lockedAt
+	for k := lockedAt; k < len(x); k++ {
+		if math.Abs(x[k]) < settledS {
+			from = k
+			break
+		}
+	}
+	var m float64
+	for k := from + 1; k < len(x); k++ {
+		if !stepped[k] {
+			m = math.Max(m, math.Abs(x[k]-x[k-1])*1e6)
+		}
+	}
+	return m
 }
 
 // posixLabel is the UTC (POSIX) second a receiver names for the pulse at the
