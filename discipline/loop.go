@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/ntp"
-	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/source"
 )
 
@@ -340,15 +339,10 @@ func (l *Loop) State() *SyncState { return l.state.Load() }
 // Locked reports whether the loop is locked (or holding over).
 func (l *Loop) Locked() bool { return l.locked }
 
-// ClockSkewPPM is how far, beyond PHI, the clock's frequency may still be
-// wrong, for the selection's intervals (selection.Selector.SetClockSkew):
-// selection.UnlearntSkewPPM until the loop first locks, then 0.
-func (l *Loop) ClockSkewPPM() float64 {
-	if l.everLocked {
-		return 0
-	}
-	return selection.UnlearntSkewPPM
-}
+// FrequencyLearnt reports whether the loop has locked once, so that the
+// clock's frequency is known to the servo's precision; before that it may
+// be off by a crystal's tolerance (selection.Selector.SetFrequencyLearnt).
+func (l *Loop) FrequencyLearnt() bool { return l.everLocked }
 
 // integrateSlew adds to slewed the phase the frequency correction moved the
 // clock by since slewT, beyond what the estimated oscillator frequency

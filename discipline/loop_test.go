@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/ntp"
-	"github.com/gnomon-ntp/gnomon/selection"
 )
 
 // rig drives a Loop on a SimClock in virtual time with pulse samples made
@@ -381,12 +380,12 @@ func TestFlagErrorDoesNotResetServo(t *testing.T) {
 // threshold) is slewed in during the first acquisition; what TakeSlewed
 // reports over it adds up to the phase removed (the offset's change less
 // the oscillator's own drift the servo had not yet learnt, here under 1 ms),
-// and once locked it reports nothing, and ClockSkewPPM drops to 0.
+// and once locked it reports nothing and the frequency is learnt.
 func TestTakeSlewedDuringAcquisition(t *testing.T) {
 	for _, seed := range []int64{1, 2, 3} {
 		r := newRig(t, DefaultConfig(), SimClockConfig{InitialOffset: 50 * time.Millisecond, FreqPPM: 30, Wander: 1e-9, Seed: uint64(seed)}, day0(), nil)
-		if got := r.loop.ClockSkewPPM(); got != selection.UnlearntSkewPPM {
-			t.Fatalf("skew before any sample %v ppm", got)
+		if r.loop.FrequencyLearnt() {
+			t.Fatal("frequency learnt before any sample")
 		}
 		start := r.offset()
 		var slewed time.Duration
@@ -403,8 +402,8 @@ func TestTakeSlewedDuringAcquisition(t *testing.T) {
 			t.Errorf("seed %d: slewed %v, the clock moved %v (difference %v)", seed, slewed, removed, diff)
 		}
 		r.run(30, nil)
-		if d := r.loop.TakeSlewed(r.clk.Now()); d != 0 || r.loop.ClockSkewPPM() != 0 {
-			t.Errorf("seed %d: after lock slewed %v, skew %v ppm", seed, d, r.loop.ClockSkewPPM())
+		if d := r.loop.TakeSlewed(r.clk.Now()); d != 0 || !r.loop.FrequencyLearnt() {
+			t.Errorf("seed %d: after lock slewed %v, learnt %v", seed, d, r.loop.FrequencyLearnt())
 		}
 	}
 }

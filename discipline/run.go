@@ -49,7 +49,7 @@ func NewRunner(loop *Loop, sel *selection.Selector, driftPath string, log *slog.
 
 // setSkew tells the selection how well the loop knows the clock's
 // frequency: not at all before its first lock.
-func (r *Runner) setSkew() { r.sel.SetClockSkew(r.loop.ClockSkewPPM()) }
+func (r *Runner) setSkew() { r.sel.SetFrequencyLearnt(r.loop.FrequencyLearnt()) }
 
 // OnStep registers f to learn of every step of the clock (the NTP client
 // shifts its filters). Call it before Run.

@@ -179,17 +179,21 @@ type Selector struct {
 
 // UnlearntSkewPPM is the frequency error, in ppm, a local clock the
 // discipline has not yet locked may have: a Raspberry Pi's crystal is
-// within ±100 ppm (the kernel's own limit is 500 ppm). SetClockSkew takes
-// it until the first lock.
+// within ±100 ppm (the kernel's own limit is 500 ppm).
 const UnlearntSkewPPM = 100
 
-// SetClockSkew tells the selector how far, in ppm beyond PHI, the local
-// clock's frequency may be wrong (UnlearntSkewPPM before the discipline
-// first locks, 0 once it has): a sample's correctness interval then grows
-// by PHI plus that much per second of its age, so samples taken a few
-// seconds apart on a clock still running tens of ppm fast are not taken
-// for a disagreement. A negative ppm counts as 0.
-func (s *Selector) SetClockSkew(ppm float64) { s.skew = max(ppm, 0) * 1e-6 }
+// SetFrequencyLearnt tells the selector whether the discipline knows the
+// local clock's frequency yet (discipline.Loop.FrequencyLearnt). Until it
+// does, the clock may run UnlearntSkewPPM off, and a sample's correctness
+// interval grows by PHI plus that much per second of its age, so samples
+// taken a few seconds apart on a clock still running tens of ppm fast are
+// not taken for a disagreement. A new Selector starts unlearnt.
+func (s *Selector) SetFrequencyLearnt(learnt bool) {
+	s.skew = 0
+	if !learnt {
+		s.skew = UnlearntSkewPPM * 1e-6
+	}
+}
 
 // AddUpstream registers an upstream NTP server (prefer: preferred among
 // upstreams of equal standing).
@@ -208,7 +212,7 @@ func New(cfg Config, ids ...source.ID) (*Selector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Selector{cfg: cfg}
+	s := &Selector{cfg: cfg, skew: UnlearntSkewPPM * 1e-6}
 	for _, id := range ids {
 		if slices.ContainsFunc(s.cands, func(c *candidate) bool { return c.id == id }) {
 			return nil, fmt.Errorf("selection: source %q given twice", id)

@@ -274,13 +274,13 @@ func TestSteppedMovesNow(t *testing.T) {
 // same 60 µs over 2 s is, and a GPS 300 ms off is a falseticker either way.
 func TestUnlearntSkewNoFalseAlarm(t *testing.T) {
 	for _, tc := range []struct {
-		skewPPM float64
-		gps     time.Duration
-		want    State
+		learnt bool
+		gps    time.Duration
+		want   State
 	}{
-		{UnlearntSkewPPM, -60 * time.Microsecond, StateSystemPeer},
-		{0, -60 * time.Microsecond, StateFalseticker},
-		{UnlearntSkewPPM, -300 * time.Millisecond, StateFalseticker},
+		{false, -60 * time.Microsecond, StateSystemPeer},
+		{true, -60 * time.Microsecond, StateFalseticker},
+		{false, -300 * time.Millisecond, StateFalseticker},
 	} {
 		cfg := DefaultConfig()
 		cfg.StartupWait = 0
@@ -288,7 +288,7 @@ func TestUnlearntSkewNoFalseAlarm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.SetClockSkew(tc.skewPPM)
+		s.SetFrequencyLearnt(tc.learnt)
 		for _, id := range []source.ID{"a:123", "b:123", "c:123"} {
 			if err := s.AddUpstream(id, false); err != nil {
 				t.Fatal(err)
@@ -306,7 +306,7 @@ func TestUnlearntSkewNoFalseAlarm(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := s.States()[0].State; got != tc.want {
-			t.Errorf("skew %v ppm, GPS %v: GPS %v, want %v (%+v)", tc.skewPPM, tc.gps, got, tc.want, s.States())
+			t.Errorf("learnt %v, GPS %v: GPS %v, want %v (%+v)", tc.learnt, tc.gps, got, tc.want, s.States())
 		}
 	}
 }

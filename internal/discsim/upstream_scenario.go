@@ -151,12 +151,12 @@ func (sc UScenario) servers(seed uint64) []Server {
 // printUpstreamTable prints the upstream scenarios' figures.
 func printUpstreamTable(w io.Writer, rs []UResult) error {
 	fmt.Fprintln(w, "Upstream scenarios (BENCHMARKS.md section \"Upstream servers, falsetickers and fallback\"):")
-	fmt.Fprintln(w, "reject s: from the fault (U10-U14: the liar's first sample) to the bad source marked x (U9: to stratum 2 served, U16: to stratum 16); worst: max |local - true| from max(fault, 600 s) on;")
+	fmt.Fprintln(w, "reject s: from the fault (U10-U14: the liar's first sample) to the bad source marked x (U9: to stratum 2 served, U16: to stratum 16); worst: max |local - true| from max(fault, 600 s) on (to x: until the rejection);")
 	fmt.Fprintln(w, "bad used: samples the selection passed to the loop that were lies (a refclock sample over 1 ms wrong, any liar's); liar peer s: seconds a liar was system peer from 600 s on (before 600 s in parentheses);")
 	fmt.Fprintln(w, "GPS x s: seconds from 600 s on the GPS was marked a falseticker while its last sample was true (before 600 s in parentheses); steps: clock steps after the first lock; max rdisp: largest root dispersion served while synchronised.")
-	fmt.Fprintf(w, "%-4s %4s %8s %9s %8s %11s %9s %5s %9s  %s\n", "scen", "seed", "reject s", "worst ms", "bad used", "liar peer s", "GPS x s", "steps", "rdisp ms", "stratum served (stratum@s)")
+	fmt.Fprintf(w, "%-4s %4s %8s %9s %9s %8s %11s %9s %5s %9s  %s\n", "scen", "seed", "reject s", "worst ms", "to x ms", "bad used", "liar peer s", "GPS x s", "steps", "rdisp ms", "stratum served (stratum@s)")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-4s %4d %8s %9.3f %8d %11s %9s %5d %9.1f  %s\n", r.Scenario, r.Seed, secs2(r.RejectS), r.WorstS*1e3,
+		fmt.Fprintf(w, "%-4s %4d %8s %9.3f %9.3f %8d %11s %9s %5d %9.1f  %s\n", r.Scenario, r.Seed, secs2(r.RejectS), r.WorstS*1e3, r.WorstToRejectS*1e3,
 			r.BadUsed, fmt.Sprintf("%d (%d)", r.LiarPeerS, r.LiarPeerStartS), fmt.Sprintf("%d (%d)", r.GPSWrongS, r.GPSWrongStartS), r.StepsAfterLock, r.MaxRootDispS*1e3, r.Strata)
 	}
 	fmt.Fprintln(w)

@@ -29,6 +29,10 @@ type UResult struct {
 	RejectS float64 `json:"reject_s"`
 	// WorstS is the largest |local - true| from max(FaultAt, 600 s) on.
 	WorstS float64 `json:"worst_offset_s"`
+	// WorstToRejectS is WorstS up to the bad source's rejection (all of
+	// the run where nothing is rejected): what the fault itself cost,
+	// apart from what follows it.
+	WorstToRejectS float64 `json:"worst_to_reject_s"`
 	// BadUsed counts samples of a source lying by over 1 ms (the GPS in
 	// its fault, a lying upstream) that the selection passed to the loop
 	// (the loop's plausibility gate may still refuse them).
@@ -167,7 +171,7 @@ func SimulateUpstream(sc UScenario, seed uint64) (UResult, *UTrace, error) {
 			gpsLying = lie
 		}
 		// As discipline.Runner does.
-		sel.SetClockSkew(loop.ClockSkewPPM())
+		sel.SetFrequencyLearnt(loop.FrequencyLearnt())
 		sel.Slewed(loop.TakeSlewed(clk.Now()))
 		r, err := sel.Add(s)
 		if err != nil || !r.Use {
@@ -209,6 +213,9 @@ func SimulateUpstream(sc UScenario, seed uint64) (UResult, *UTrace, error) {
 		tr.Offset[k] = x
 		if fk >= worstFrom {
 			res.WorstS = math.Max(res.WorstS, math.Abs(x))
+			if res.RejectS < 0 {
+				res.WorstToRejectS = math.Max(res.WorstToRejectS, math.Abs(x))
+			}
 		}
 		// Every random draw each second, used or not.
 		jit := time.Duration(rng.NormFloat64() * 1e3) // 1 µs
@@ -285,7 +292,7 @@ func SimulateUpstream(sc UScenario, seed uint64) (UResult, *UTrace, error) {
 				}
 			case 2:
 				now := clk.Now()
-				sel.SetClockSkew(loop.ClockSkewPPM())
+				sel.SetFrequencyLearnt(loop.FrequencyLearnt())
 				sel.Slewed(loop.TakeSlewed(now))
 				sel.Tick(now)
 				loop.Tick(now)
