@@ -122,6 +122,8 @@ type Servo struct {
 	// fromDrift: the starting frequency came from SetInitialFrequency and
 	// the servo has not locked since.
 	fromDrift bool
+	// tc is the temperature compensation (tempcomp.go).
+	tc tempComp
 }
 
 // NewServo returns a servo in its initial (unacquired) state.
@@ -155,6 +157,7 @@ func (s *Servo) Reset() {
 	s.rejectSince = math.NaN()
 	s.runN, s.runSign = 0, 0
 	s.stepAllowed = !s.everLocked || s.cfg.StepAfterLock
+	s.tc.hold = false
 }
 
 // SetInitialFrequency sets the frequency correction known at start (from the
@@ -329,6 +332,7 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 	}
 	s.tLast = tk
 	s.prune(tk)
+	s.tempResume()
 
 	var r float64
 	if pulse {
@@ -579,7 +583,8 @@ func (s *Servo) Tick(now time.Time) Action {
 	f := s.est()
 	period := s.cfg.PulsePeriod.Seconds()
 	dx, _ := s.advance(f.y, s.tLast, tn)
-	c := s.steer(f.y, f.x+dx, period)
+	y, hx := s.tempHoldover(f.y, now)
+	c := s.steer(y, f.x+dx+hx, period)
 	s.setCorr(tn, c)
 	s.until = tn + period
 	return Action{SetFreq: true, FreqPPB: c * 1e9}

@@ -2,6 +2,7 @@ package discipline
 
 import (
 	"math"
+	"time"
 )
 
 // TempModel is a pure online learner of the oscillator's frequency error
@@ -216,3 +217,154 @@ func (m *TempModel) Delta(fromC, toC float64) float64 {
 	clamp := func(v float64) float64 { return math.Max(lo, math.Min(hi, v)) }
 	return m.Predict(clamp(toC)) - m.Predict(clamp(fromC))
 }
+
+// Temperature plausibility: readings outside are taken for a broken sensor.
+const (
+	minTempC = -60
+	maxTempC = 150
+)
+
+// tempSmoothS is the time constant (seconds) of the smoothing of the
+// temperature readings the servo uses: it averages a sensor's noise and
+// quantisation steps down, and is of the order of the frequency filters'
+// own memory, so the temperature and the frequency estimate it is paired
+// with describe the same past.
+const tempSmoothS = 60
+
+// maxLearnFreqSigma is the largest 1-sigma uncertainty (fractional) of the
+// servo's frequency estimate the learner accepts: after a gap or an
+// acquisition the estimate is not yet worth learning from.
+const maxLearnFreqSigma = 200e-9
+
+// tempComp is the servo's temperature compensation state: the readings, the
+// learner and the holdover feed-forward (see tempcomp.go's Servo methods).
+type tempComp struct {
+	model    *TempModel // nil until a temperature is seen
+	ok       bool       // the last reading was valid
+	smoothC  float64    // smoothed temperature, °C
+	smoothAt float64    // unix seconds of the last reading folded in
+	// sampleC is the smoothed temperature at the last pulse the filters
+	// were moved to: the temperature their frequency belongs to.
+	sampleC float64
+	// Holdover: active while Tick steers on the prediction.
+	hold    bool
+	holdAt  float64 // unix seconds the integral has reached
+	holdX   float64 // phase of the modelled frequency change since the last pulse (seconds)
+	holdDY  float64 // modelled frequency change in force (fractional)
+	holdOff bool    // the model was not trusted when the holdover began
+}
+
+func unixSec(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// SetTemperature gives the servo the oscillator's temperature (celsius)
+// read at the local time now; ok false says there is no valid reading
+// (the sensor failed), and the servo then neither learns nor changes the
+// holdover compensation in force. A servo never given a temperature
+// behaves exactly as without this method.
+func (s *Servo) SetTemperature(now time.Time, celsius float64, ok bool) {
+	tc := &s.tc
+	ok = ok && celsius >= minTempC && celsius <= maxTempC
+	tc.ok = ok
+	if !ok {
+		return
+	}
+	t := unixSec(now)
+	if tc.model == nil {
+		tc.model = NewTempModel(DefaultTempModelConfig())
+		tc.smoothC, tc.smoothAt, tc.sampleC = celsius, t, celsius
+		return
+	}
+	dt := t - tc.smoothAt
+	if !(dt > 0) || dt > 10*tempSmoothS {
+		// Out of order, a step of the clock, or a long silence: restart.
+		tc.smoothC, tc.smoothAt = celsius, t
+		return
+	}
+	a := 1 - math.Exp(-dt/tempSmoothS)
+	tc.smoothC += a * (celsius - tc.smoothC)
+	tc.smoothAt = t
+}
+
+// TempFit returns the temperature model's fit (zero when no temperature
+// was ever given).
+func (s *Servo) TempFit() TempFit {
+	if s.tc.model == nil {
+		return TempFit{}
+	}
+	return s.tc.model.Fit()
+}
+
+// learnTemperature folds the current frequency estimate into the model;
+// the loop calls it after each accepted sample while locked.
+func (s *Servo) learnTemperature(now time.Time) {
+	tc := &s.tc
+	if tc.model == nil || !tc.ok || !s.init {
+		return
+	}
+	f := s.est()
+	if math.Sqrt(f.p[1][1]) > maxLearnFreqSigma {
+		return
+	}
+	tc.model.Add(unixSec(now), tc.smoothC, f.y*1e9)
+}
+
+// tempResume is called when the filters have been moved to a new pulse:
+// the phase and frequency change the model predicted over a holdover are
+// folded into every filter, and the temperature their frequency now
+// belongs to is recorded.
+func (s *Servo) tempResume() {
+	tc := &s.tc
+	if tc.model == nil {
+		return
+	}
+	if tc.hold && !tc.holdOff {
+		for i := range s.bank {
+			s.bank[i].x += tc.holdX
+			s.bank[i].y += tc.holdDY
+		}
+	}
+	tc.hold = false
+	if tc.ok {
+		tc.sampleC = tc.smoothC
+	}
+}
+
+// tempHoldover returns the oscillator frequency to hold over with at local
+// time now, starting from the frozen estimate y, and the phase (seconds)
+// the modelled change of frequency since the last pulse has added: y plus
+// model(temperature now) - model(temperature at the last pulse), when the
+// model is trusted; y and 0 otherwise.
+func (s *Servo) tempHoldover(y float64, now time.Time) (float64, float64) {
+	tc := &s.tc
+	if tc.model == nil {
+		return y, 0
+	}
+	t := unixSec(now)
+	if !tc.hold {
+		tc.hold, tc.holdAt, tc.holdX, tc.holdDY = true, t, 0, 0
+		tc.holdOff = !tc.model.Fit().Trusted
+	}
+	if tc.holdOff {
+		return y, 0
+	}
+	if dt := t - tc.holdAt; dt > 0 {
+		tc.holdX += tc.holdDY * dt
+		tc.holdAt = t
+	}
+	if tc.ok {
+		tc.holdDY = tc.model.Delta(tc.sampleC, tc.smoothC) * 1e-9
+	}
+	return y + tc.holdDY, tc.holdX
+}
+
+// SetTemperature gives the discipline the oscillator's temperature in
+// degrees Celsius (ok false: no valid reading now). The servo learns the
+// oscillator's frequency against it while locked and follows the learned
+// model in holdover (tempcomp.go); without temperatures the loop behaves
+// as it always did.
+func (l *Loop) SetTemperature(celsius float64, ok bool) {
+	l.servo.SetTemperature(l.clk.Now(), celsius, ok)
+}
+
+// TempFit returns the learned temperature model's fit.
+func (l *Loop) TempFit() TempFit { return l.servo.TempFit() }
