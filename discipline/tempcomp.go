@@ -88,6 +88,10 @@ type TempFit struct {
 	Samples int
 	// Trusted says the fit has enough samples, span and precision to use.
 	Trusted bool
+	// LagS is the time constant of the smoothing of the temperature the
+	// servo's chosen model was fitted against (seconds; 0 for a bare
+	// TempModel).
+	LagS float64
 }
 
 // NewTempModel returns an empty learner.
@@ -212,10 +216,16 @@ func (m *TempModel) Delta(fromC, toC float64) float64 {
 	if m.n == 0 {
 		return 0
 	}
+	return m.Predict(m.clamp(toC)) - m.Predict(m.clamp(fromC))
+}
+
+// clamp limits tempC to the range seen widened by half the span.
+func (m *TempModel) clamp(tempC float64) float64 {
+	if m.n == 0 {
+		return tempC
+	}
 	pad := 0.5 * (m.tMax - m.tMin)
-	lo, hi := m.tMin-pad, m.tMax+pad
-	clamp := func(v float64) float64 { return math.Max(lo, math.Min(hi, v)) }
-	return m.Predict(clamp(toC)) - m.Predict(clamp(fromC))
+	return math.Max(m.tMin-pad, math.Min(m.tMax+pad, tempC))
 }
 
 // Temperature plausibility: readings outside are taken for a broken sensor.
@@ -224,34 +234,53 @@ const (
 	maxTempC = 150
 )
 
-// tempSmoothS is the time constant (seconds) of the smoothing of the
-// temperature readings the servo uses: it averages a sensor's noise and
-// quantisation steps down, and is of the order of the frequency filters'
-// own memory, so the temperature and the frequency estimate it is paired
-// with describe the same past.
-const tempSmoothS = 60
+// tempLagsS are the time constants (seconds) of the first-order lags the
+// temperature readings are smoothed with, one model each: a sensor on the
+// SoC leads the crystal by a lag that depends on the board, so the servo
+// learns a model for each and uses the one whose fit leaves the smallest
+// residual. The lag also averages a sensor's noise and quantisation down.
+var tempLagsS = []float64{30, 60, 120, 240, 480}
 
 // maxLearnFreqSigma is the largest 1-sigma uncertainty (fractional) of the
 // servo's frequency estimate the learner accepts: after a gap or an
 // acquisition the estimate is not yet worth learning from.
 const maxLearnFreqSigma = 200e-9
 
+// tempAnchorS is the time constant (seconds) of the average of the
+// servo's frequency estimate minus the model's prediction: the part of the
+// frequency the temperature does not explain (ageing, wander) changes
+// slowly, while the tracking estimate is noisy, so holdover starts from this
+// average plus the model at the current temperature rather than from the
+// last tracking estimate.
+const tempAnchorS = 1200
+
+// tempLag is one smoothed temperature and the model learned against it.
+type tempLag struct {
+	tau     float64
+	smoothC float64 // smoothed temperature, °C
+	model   *TempModel
+	// resid is the average of the frequency estimate minus the model's
+	// prediction (ppb) over tempAnchorS; residOK says it has a value.
+	resid   float64
+	residOK bool
+}
+
 // tempComp is the servo's temperature compensation state: the readings, the
-// learner and the holdover feed-forward (see tempcomp.go's Servo methods).
+// learners and the holdover feed-forward (see tempcomp.go's Servo methods).
 type tempComp struct {
-	model    *TempModel // nil until a temperature is seen
-	ok       bool       // the last reading was valid
-	smoothC  float64    // smoothed temperature, °C
-	smoothAt float64    // unix seconds of the last reading folded in
-	// sampleC is the smoothed temperature at the last pulse the filters
-	// were moved to: the temperature their frequency belongs to.
-	sampleC float64
-	// Holdover: active while Tick steers on the prediction.
-	hold    bool
-	holdAt  float64 // unix seconds the integral has reached
-	holdX   float64 // phase of the modelled frequency change since the last pulse (seconds)
-	holdDY  float64 // modelled frequency change in force (fractional)
-	holdOff bool    // the model was not trusted when the holdover began
+	lags    []tempLag // nil until a temperature is seen
+	ok      bool      // the last reading was valid
+	readAt  float64   // unix seconds of the last reading folded in
+	learnAt float64   // unix seconds of the last residual update (NaN: none)
+	use     int       // the lag holdover uses (chosen when it begins)
+	hold    bool      // Tick is steering on the prediction
+	holdAt  float64   // unix seconds the integral has reached
+	holdX   float64   // phase of the frequency change since the last pulse (seconds)
+	holdDY  float64   // frequency change in force (fractional)
+	holdOff bool      // no model was trusted when the holdover began
+	// sampleC is the chosen lag's temperature at the last pulse the
+	// filters were moved to (the fallback without a residual average).
+	sampleC []float64
 }
 
 func unixSec(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -269,43 +298,79 @@ func (s *Servo) SetTemperature(now time.Time, celsius float64, ok bool) {
 		return
 	}
 	t := unixSec(now)
-	if tc.model == nil {
-		tc.model = NewTempModel(DefaultTempModelConfig())
-		tc.smoothC, tc.smoothAt, tc.sampleC = celsius, t, celsius
+	if tc.lags == nil {
+		tc.lags = make([]tempLag, len(tempLagsS))
+		tc.sampleC = make([]float64, len(tempLagsS))
+		for i, tau := range tempLagsS {
+			tc.lags[i] = tempLag{tau: tau, smoothC: celsius, model: NewTempModel(DefaultTempModelConfig())}
+			tc.sampleC[i] = celsius
+		}
+		tc.readAt, tc.learnAt = t, math.NaN()
 		return
 	}
-	dt := t - tc.smoothAt
-	if !(dt > 0) || dt > 10*tempSmoothS {
-		// Out of order, a step of the clock, or a long silence: restart.
-		tc.smoothC, tc.smoothAt = celsius, t
-		return
+	dt := t - tc.readAt
+	tc.readAt = t
+	for i := range tc.lags {
+		l := &tc.lags[i]
+		if !(dt > 0) || dt > 10*l.tau {
+			// Out of order, a step of the clock, or a long silence: restart.
+			l.smoothC = celsius
+			continue
+		}
+		l.smoothC += (1 - math.Exp(-dt/l.tau)) * (celsius - l.smoothC)
 	}
-	a := 1 - math.Exp(-dt/tempSmoothS)
-	tc.smoothC += a * (celsius - tc.smoothC)
-	tc.smoothAt = t
 }
 
-// TempFit returns the temperature model's fit (zero when no temperature
-// was ever given).
+// best returns the lag whose trusted model fits best (-1: none trusted).
+func (tc *tempComp) best() int {
+	b, br := -1, math.Inf(1)
+	for i := range tc.lags {
+		f := tc.lags[i].model.Fit()
+		if f.Trusted && f.ResidualPPB < br {
+			b, br = i, f.ResidualPPB
+		}
+	}
+	return b
+}
+
+// TempFit returns the best temperature model's fit (zero when no
+// temperature was ever given; the first lag's while none is trusted).
 func (s *Servo) TempFit() TempFit {
-	if s.tc.model == nil {
+	tc := &s.tc
+	if tc.lags == nil {
 		return TempFit{}
 	}
-	return s.tc.model.Fit()
+	b := max(tc.best(), 0)
+	f := tc.lags[b].model.Fit()
+	f.LagS = tc.lags[b].tau
+	return f
 }
 
-// learnTemperature folds the current frequency estimate into the model;
+// learnTemperature folds the current frequency estimate into the models;
 // the loop calls it after each accepted sample while locked.
 func (s *Servo) learnTemperature(now time.Time) {
 	tc := &s.tc
-	if tc.model == nil || !tc.ok || !s.init {
+	if tc.lags == nil || !tc.ok || !s.init {
 		return
 	}
 	f := s.est()
 	if math.Sqrt(f.p[1][1]) > maxLearnFreqSigma {
 		return
 	}
-	tc.model.Add(unixSec(now), tc.smoothC, f.y*1e9)
+	t := unixSec(now)
+	dt := t - tc.learnAt
+	fresh := dt > 0 && dt < tempAnchorS
+	for i := range tc.lags {
+		l := &tc.lags[i]
+		l.model.Add(t, l.smoothC, f.y*1e9)
+		r := f.y*1e9 - l.model.Predict(l.smoothC)
+		if fresh && l.residOK {
+			l.resid += (1 - math.Exp(-dt/tempAnchorS)) * (r - l.resid)
+		} else {
+			l.resid, l.residOK = r, true
+		}
+	}
+	tc.learnAt = t
 }
 
 // tempResume is called when the filters have been moved to a new pulse:
@@ -314,7 +379,7 @@ func (s *Servo) learnTemperature(now time.Time) {
 // belongs to is recorded.
 func (s *Servo) tempResume() {
 	tc := &s.tc
-	if tc.model == nil {
+	if tc.lags == nil {
 		return
 	}
 	if tc.hold && !tc.holdOff {
@@ -325,24 +390,27 @@ func (s *Servo) tempResume() {
 	}
 	tc.hold = false
 	if tc.ok {
-		tc.sampleC = tc.smoothC
+		for i := range tc.lags {
+			tc.sampleC[i] = tc.lags[i].smoothC
+		}
 	}
 }
 
 // tempHoldover returns the oscillator frequency to hold over with at local
-// time now, starting from the frozen estimate y, and the phase (seconds)
-// the modelled change of frequency since the last pulse has added: y plus
-// model(temperature now) - model(temperature at the last pulse), when the
-// model is trusted; y and 0 otherwise.
+// time now, given the frozen estimate y, and the phase (seconds) the
+// difference between the two has added since the last pulse. When a model
+// is trusted the frequency is model(temperature now) plus the average of
+// what the model did not explain; otherwise y and 0.
 func (s *Servo) tempHoldover(y float64, now time.Time) (float64, float64) {
 	tc := &s.tc
-	if tc.model == nil {
+	if tc.lags == nil {
 		return y, 0
 	}
 	t := unixSec(now)
 	if !tc.hold {
 		tc.hold, tc.holdAt, tc.holdX, tc.holdDY = true, t, 0, 0
-		tc.holdOff = !tc.model.Fit().Trusted
+		tc.use = tc.best()
+		tc.holdOff = tc.use < 0
 	}
 	if tc.holdOff {
 		return y, 0
@@ -352,7 +420,12 @@ func (s *Servo) tempHoldover(y float64, now time.Time) (float64, float64) {
 		tc.holdAt = t
 	}
 	if tc.ok {
-		tc.holdDY = tc.model.Delta(tc.sampleC, tc.smoothC) * 1e-9
+		l := &tc.lags[tc.use]
+		if l.residOK {
+			tc.holdDY = (l.model.Predict(l.model.clamp(l.smoothC))+l.resid)*1e-9 - y
+		} else {
+			tc.holdDY = l.model.Delta(tc.sampleC[tc.use], l.smoothC) * 1e-9
+		}
 	}
 	return y + tc.holdDY, tc.holdX
 }

@@ -130,3 +130,11 @@ func thermalFamilies() []Scenario {
 	}
 	return out
 }
+
+// truthCurve is the simulated quadratic coefficient of a thermal scenario.
+func truthCurve(name string) float64 {
+	if s, ok := Scenarios()[name]; ok && s.Thermal != nil {
+		return s.Thermal.QuadPPB
+	}
+	return 0
+}
