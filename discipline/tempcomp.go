@@ -249,10 +249,12 @@ const maxLearnFreqSigma = 200e-9
 // tempAnchorS is the time constant (seconds) of the average of the
 // servo's frequency estimate minus the model's prediction: the part of the
 // frequency the temperature does not explain (ageing, wander) changes
-// slowly, while the tracking estimate is noisy, so holdover starts from this
-// average plus the model at the current temperature rather than from the
-// last tracking estimate.
-const tempAnchorS = 1200
+// more slowly than the tracking estimate's noise, so holdover starts from
+// this average plus the model at the current temperature rather than from
+// the last tracking estimate. Five minutes trades the estimate's noise
+// against the random walk of the oscillator (at 1e-9/√s it moves about
+// 17 ppb in 300 s); BENCHMARKS.md T1-T2 compare 300, 600 and 1200 s.
+const tempAnchorS = 300
 
 // tempLag is one smoothed temperature and the model learned against it.
 type tempLag struct {

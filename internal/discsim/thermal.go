@@ -119,7 +119,7 @@ func thermalFamilies() []Scenario {
 		RefC: 50, LinPPB: -120, QuadPPB: 1.5, FreqNoisePPB: 3, FreqNoiseTauS: 600,
 		SensorSigmaC: 0.2, SensorStepC: 0.001}
 	out = append(out, s)
-	s = base("T2", "GPIO stamps 20 µs, W 3e-9, load cycles 40-55 °C (τ 4 min, phases 5-30 min), crystal 2 min behind the sensor, +60 ppb/°C - 3 ppb/°C² at 48 °C, 5 ppb noise, sensor 0.1 °C noise in 0.5 °C steps; 1 h outage at 6 h", 20*time.Microsecond, 3e-9)
+	s = base("T2", "GPIO stamps 20 µs, W 3e-9, load cycles 40-55 °C (τ 4 min, phases 5-30 min), crystal 2 min behind the sensor, +60 ppb/°C - 3 ppb/°C² at 48 °C, 5 ppb noise, sensor 0.1 °C noise in 0.5 °C steps; 1 h outage at 6 h", 20*time.Microsecond, 1e-9)
 	s.Hours, s.OutageFrom, s.OutageTo = 7.25, 21600, 25200
 	s.Thermal = &Thermal{AmbientC: 40, LoadC: 15, TauS: 240, CrystalLagS: 120, PhaseMinS: 300, PhaseMaxS: 1800,
 		RefC: 48, LinPPB: 60, QuadPPB: -3, FreqNoisePPB: 5, FreqNoiseTauS: 600,
