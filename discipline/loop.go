@@ -188,6 +188,9 @@ func (l *Loop) Update(s source.Sample, id source.Identity) Event {
 			l.servo.MarkLocked()
 			ev.LockGained = true
 		}
+		if l.locked {
+			l.servo.learnTemperature(now)
+		}
 	}
 	l.sync(now, &ev)
 	l.publish(now)

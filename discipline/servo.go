@@ -138,6 +138,8 @@ type Servo struct {
 	hold    holdFreq
 	holding bool
 	holdY   float64
+	// tc is the temperature compensation (tempcomp.go).
+	tc tempComp
 }
 
 // NewServo returns a servo in its initial (unacquired) state.
@@ -171,6 +173,7 @@ func (s *Servo) Reset() {
 	s.rejectSince = math.NaN()
 	s.runN, s.runSign = 0, 0
 	s.stepAllowed = !s.everLocked || s.cfg.StepAfterLock
+	s.tc.hold = false
 }
 
 // SetInitialFrequency sets the frequency correction known at start (from the
@@ -347,6 +350,7 @@ func (s *Servo) Sample(local time.Time, offset, errEst time.Duration, pulse bool
 	}
 	s.tLast = tk
 	s.prune(tk)
+	s.tempResume()
 
 	var r float64
 	if pulse {
@@ -602,9 +606,12 @@ func (s *Servo) Tick(now time.Time) Action {
 	}
 	f := s.est()
 	period := s.cfg.PulsePeriod.Seconds()
-	y := s.holdFreqY(f, tn)
-	dx, _ := s.advance(y, s.tLast, tn)
-	c := s.steer(y, f.x+dx, period)
+	y0 := s.holdFreqY(f, tn)
+	dx, _ := s.advance(y0, s.tLast, tn)
+	// The temperature model moves the held frequency with the
+	// temperature since the outage began (tempcomp.go).
+	y, hx := s.tempHoldover(y0, now)
+	c := s.steer(y, f.x+dx+hx, period)
 	s.setCorr(tn, c)
 	s.until = tn + period
 	return Action{SetFreq: true, FreqPPB: c * 1e9}

@@ -75,6 +75,17 @@ func Main(args []string, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
+			if sc.Thermal != nil && !sc.Thermal.NoModel {
+				// The same run without temperatures: the baseline.
+				b, th := sc, *sc.Thermal
+				th.NoModel = true
+				b.Thermal = &th
+				rb, _, err := Simulate(b, sd)
+				if err != nil {
+					return err
+				}
+				r.OutageNoModelS = rb.OutageMaxS
+			}
 			results = append(results, r)
 		}
 	}
@@ -205,6 +216,15 @@ func faultLine(r Result) string {
 	case "B1", "B2", "B3", "B4", "B5", "B6":
 		return fmt.Sprintf("max %s, RMS %s, p99 %s, filter rejected %d, servo rejected %d; bar max < 10 %s",
 			us(r.MaxOffsetS), us(r.RMSOffsetS), us(r.P99OffsetS), r.FilterRejected, r.Rejected, pass(r.MaxOffsetS < 10e-6))
+	case "T1", "T2":
+		line := fmt.Sprintf("holdover drift (worst |offset| in the 1 h outage) with the learned model %s, without %s, ratio %.1f; bar >= 2 %s; ideal frozen frequency %s",
+			us(r.OutageMaxS), us(r.OutageNoModelS), r.OutageNoModelS/math.Max(r.OutageMaxS, 1e-12), pass(r.OutageNoModelS >= 2*r.OutageMaxS), us(r.OutageFloorS))
+		if f := r.TempFit; f != nil {
+			line += fmt.Sprintf("; fit (lag %.0f s) at %.1f °C: %.1f ± %.1f ppb/°C (truth %.1f), %.2f ± %.2f ppb/°C² (truth %.2f), residual %.0f ppb, span %.1f °C, %d samples, trusted %v",
+				f.LagS, f.RefC, f.SlopePPBPerC, f.SlopeSigmaPPBPerC, r.TempTruthSlopePPB, f.CurvePPBPerC2, f.CurveSigmaPPBPerC2, truthCurve(r.Scenario),
+				f.ResidualPPB, f.SpanC, f.Samples, f.Trusted)
+		}
+		return line
 	case "L1", "L2":
 		return fmt.Sprintf("leaps applied %d (at %+.6f s from midnight), kernel flag armed %s .. %s, served %s .. %s, max |offset| after midnight %s, RMS %s; %s",
 			r.LeapsApplied, r.LeapAppliedErrS, r.LeapArmedFrom, r.LeapArmedTo, r.LeapServedFrom, r.LeapServedTo,

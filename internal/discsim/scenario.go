@@ -52,6 +52,9 @@ type Scenario struct {
 	// pulse, capped at 1 ms.
 	TailScale time.Duration
 	TailAlpha float64
+	// Thermal, when set, drives the oscillator's frequency by a thermal
+	// model and feeds its sensor's readings to the discipline (T1, T2).
+	Thermal *Thermal
 	// Seeds overrides the seeds --all runs (default 1-3).
 	Seeds []uint64
 }
@@ -133,6 +136,9 @@ func Scenarios() map[string]Scenario {
 	s.Leap, s.Hours, s.Start = -1, 28, time.Date(2027, 12, 30, 22, 0, 0, 0, time.UTC)
 	add(s)
 	for _, s := range burstFamilies() {
+		add(s)
+	}
+	for _, s := range thermalFamilies() {
 		add(s)
 	}
 	return m

@@ -93,6 +93,14 @@ type Result struct {
 	LeapServedFrom   string  `json:"leap_served_from,omitempty"`
 	LeapServedTo     string  `json:"leap_served_to,omitempty"`
 	PostLeapMaxS     float64 `json:"post_leap_max_offset_s,omitempty"`
+
+	// Thermal scenarios: OutageNoModelS is the outage's worst drift of the
+	// same run without temperatures (set by Main); TempFit is the learned
+	// model at the outage's start; TempTruthSlopePPB is the true
+	// d(freq)/dT at the fit's reference temperature (ppb/°C).
+	OutageNoModelS    float64             `json:"outage_no_model_offset_s,omitempty"`
+	TempFit           *discipline.TempFit `json:"temp_fit,omitempty"`
+	TempTruthSlopePPB float64             `json:"temp_truth_slope_ppb_per_c,omitempty"`
 }
 
 // Trace is the per-second record of a run, for tests.
@@ -176,11 +184,21 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 	var rootDispAtEnd float64
 	var oscAtOutage, floorPhase float64 // oscillator ppb frozen at the outage; its phase error
 	var armedFrom, armedTo, servedFrom, servedTo time.Time
+	var therm *thermalState
+	if sc.Thermal != nil {
+		therm = newThermal(*sc.Thermal, seed)
+	}
+	var readC float64
 	for k := 0; k <= n; k++ {
 		tk := sc.Start.Add(time.Duration(k) * time.Second)
 		cur = tk
 		if sc.FreqStepPPM != 0 && float64(k) == sc.FreqStepAt {
 			clk.ShiftOscillatorPPB(sc.FreqStepPPM * 1e3)
+		}
+		if therm != nil {
+			var shift float64
+			shift, readC = therm.step(k)
+			clk.ShiftOscillatorPPB(shift)
 		}
 		// The error at pulse k, with the clock's own leap steps removed (the
 		// leap is checked separately).
@@ -207,6 +225,12 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 		fk := float64(k)
 		if sc.OutageTo > 0 && fk == sc.OutageFrom {
 			oscAtOutage = clk.OscillatorPPB()
+			if therm != nil && !sc.Thermal.NoModel {
+				f := loop.TempFit()
+				res.TempFit = &f
+				d := f.RefC - sc.Thermal.RefC
+				res.TempTruthSlopePPB = sc.Thermal.LinPPB + 2*sc.Thermal.QuadPPB*d
+			}
 
 		}
 		if sc.OutageTo > 0 && fk > sc.OutageFrom && fk <= sc.OutageTo {
@@ -233,6 +257,9 @@ func Simulate(sc Scenario, seed uint64) (Result, *Trace, error) {
 			feed(pipe.AddTime(m))
 		}
 		cur = tk.Add(500 * time.Millisecond)
+		if therm != nil && !sc.Thermal.NoModel {
+			loop.SetTemperature(readC, true)
+		}
 		sel.Tick(clk.Now())
 		loop.Tick(clk.Now())
 		if sc.OutageTo > 0 && fk >= sc.OutageFrom && fk < sc.OutageTo {
