@@ -27,6 +27,43 @@ type Runner struct {
 	driftPath      string
 	log            *slog.Logger
 	sources        atomic.Pointer[[]selection.SourceState]
+	tempPath       string // "" no temperature sensor
+	tempFailing    bool   // the last read failed
+	tempErrors     atomic.Uint64
+}
+
+// SetTemperatureFile makes Run read the oscillator's temperature from the
+// sysfs thermal file at path every second and give it to the loop, which
+// learns the crystal's temperature coefficient and uses it in holdover
+// ("" reads none). Call it before Run.
+func (r *Runner) SetTemperatureFile(path string) { r.tempPath = path }
+
+// TemperatureErrors counts failed temperature reads; safe from any
+// goroutine.
+func (r *Runner) TemperatureErrors() uint64 { return r.tempErrors.Load() }
+
+// readTemperature reads the sensor once and passes it on; a failure is
+// counted, logged when the sensor starts and stops failing, and tells the
+// loop there is no valid reading.
+func (r *Runner) readTemperature() {
+	if r.tempPath == "" {
+		return
+	}
+	c, err := ReadTemperature(r.tempPath)
+	if err != nil {
+		r.tempErrors.Add(1)
+		if !r.tempFailing {
+			r.log.Warn("temperature not read: holdover goes without the temperature model", "file", r.tempPath, "err", err)
+		}
+		r.tempFailing = true
+		r.loop.SetTemperature(0, false)
+		return
+	}
+	if r.tempFailing {
+		r.log.Info("temperature read again", "file", r.tempPath, "celsius", c, "errors", r.tempErrors.Load())
+	}
+	r.tempFailing = false
+	r.loop.SetTemperature(c, true)
 }
 
 // NewRunner returns a runner feeding the samples that sel selects into
@@ -149,6 +186,7 @@ func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 			}
 			r.publishSources()
 		case <-tick.C:
+			r.readTemperature()
 			now := loop.clk.Now()
 			r.sel.Slewed(loop.TakeSlewed(now))
 			r.sel.Tick(now)
