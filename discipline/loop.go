@@ -352,6 +352,9 @@ func (l *Loop) FrequencyLearnt() bool { return l.everLocked }
 // cancels: the clock gains (1+y)(1+c)-1 per second on the reference, y the
 // estimate, c the correction.
 func (l *Loop) integrateSlew(now time.Time) {
+	if l.everLocked {
+		return // TakeSlewed reports nothing once locked
+	}
 	if !l.slewT.IsZero() {
 		if dt := now.Sub(l.slewT).Seconds(); dt > 0 {
 			var y float64

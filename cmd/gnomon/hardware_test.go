@@ -49,18 +49,10 @@ func (s *syncBuffer) String() string {
 // the privilege drop must run after the sockets are bound, the server must
 // reach stratum 1 / PPS, and shutdown must write the drift file.
 func TestHardwarePathOnSimulatedHat(t *testing.T) {
-	clk := discipline.NewSimClock(discipline.SimClockConfig{
+	clk, hat, ctx, cancel, hatDone := startSimHat(t, discipline.SimClockConfig{
 		InitialOffset: 200 * time.Millisecond, FreqPPM: -20, Wander: 1e-9, Seed: 2,
-	}, time.Now)
-	hat, err := simhat.New(clk, simhat.Config{Seed: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hat.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	}, simhat.Config{Seed: 2})
 	defer cancel()
-	hatDone := make(chan error, 1)
-	go func() { hatDone <- hat.Run(ctx) }()
 
 	dir := t.TempDir()
 	drift := filepath.Join(dir, "drift")
@@ -209,18 +201,10 @@ func waitRunEnd(t *testing.T, runDone <-chan error, logs *syncBuffer) {
 // pulses are numbered from three upstream servers' time, and the server
 // reaches stratum 1 / PPS.
 func TestHardwareBarePPS(t *testing.T) {
-	clk := discipline.NewSimClock(discipline.SimClockConfig{
+	clk, hat, ctx, cancel, hatDone := startSimHat(t, discipline.SimClockConfig{
 		InitialOffset: 200 * time.Millisecond, FreqPPM: 15, Wander: 1e-9, Seed: 3,
-	}, time.Now)
-	hat, err := simhat.New(clk, simhat.Config{Seed: 3, NoNMEA: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hat.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	}, simhat.Config{Seed: 3, NoNMEA: true})
 	defer cancel()
-	hatDone := make(chan error, 1)
-	go func() { hatDone <- hat.Run(ctx) }()
 
 	var servers []string
 	for range 3 {
@@ -302,4 +286,21 @@ func TestHardwareBarePPSNeedsPPS(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "gnomon.toml:2: board.hat:") || !strings.Contains(err.Error(), "bare PPS wire") {
 		t.Errorf("run = %v, want an error at board.hat about the bare PPS wire", err)
 	}
+}
+
+// startSimHat starts a simulated clock (true time: this machine's) and a
+// simulated hat on it, running until cancel; hatDone yields Run's result.
+// The hat is closed when the test ends.
+func startSimHat(t *testing.T, cc discipline.SimClockConfig, hc simhat.Config) (*discipline.SimClock, *simhat.Hat, context.Context, context.CancelFunc, <-chan error) {
+	t.Helper()
+	clk := discipline.NewSimClock(cc, time.Now)
+	hat, err := simhat.New(clk, hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hat.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	hatDone := make(chan error, 1)
+	go func() { hatDone <- hat.Run(ctx) }()
+	return clk, hat, ctx, cancel, hatDone
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -26,18 +25,10 @@ import (
 // synchronised answer's root dispersion must cover its real error, never
 // claim a few milliseconds.
 func TestNMEAOnlyServedBoundHolds(t *testing.T) {
-	clk := discipline.NewSimClock(discipline.SimClockConfig{
+	clk, hat, ctx, cancel, hatDone := startSimHat(t, discipline.SimClockConfig{
 		InitialOffset: 30 * time.Millisecond, FreqPPM: 5, Wander: 1e-9, Seed: 4,
-	}, time.Now)
-	hat, err := simhat.New(clk, simhat.Config{NMEADelay: 150 * time.Millisecond, NMEAJitter: 3 * time.Millisecond, PPSJitter: time.Microsecond, Seed: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hat.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	}, simhat.Config{NMEADelay: 150 * time.Millisecond, NMEAJitter: 3 * time.Millisecond, PPSJitter: time.Microsecond, Seed: 4})
 	defer cancel()
-	hatDone := make(chan error, 1)
-	go func() { hatDone <- hat.Run(ctx) }()
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "gnomon.toml")
