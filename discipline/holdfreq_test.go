@@ -109,3 +109,35 @@ func TestServoHoldsFittedFrequency(t *testing.T) {
 		t.Errorf("window %.0f s for 1 µs noise and 1e-9 wander, want ~100", n)
 	}
 }
+
+// On the model the bank assumes (white phase noise σ, random-walk frequency
+// W and nothing else) no estimator from the pulses can know the frequency at
+// the outage start better than the steady-state Kalman posterior, sd
+// 2^¼ W^¾ σ^¼ per one-second pulse (doc.go, "What no estimator can know"):
+// the held frequency's RMS error over many seeds sits at that limit, not
+// above it (a worse choice of window or of estimate shows as a ratio well
+// above 1).
+func TestHeldFrequencyAtLimit(t *testing.T) {
+	const w, sigma, seeds = 1e-9, 1e-6, 16
+	limit := math.Pow(2, 0.25) * math.Pow(w, 0.75) * math.Pow(sigma, 0.25)
+	var sum2 float64
+	for seed := uint64(1); seed <= seeds; seed++ {
+		r := newRig(t, DefaultConfig(), SimClockConfig{FreqPPM: 30, Wander: w, Seed: seed}, day0(), nil)
+		r.rng = rand.New(rand.NewPCG(seed, 9))
+		r.run(3600, nil)
+		osc := r.clk.OscillatorPPB() * 1e-9
+		r.run(holdAfter+2, func(int) bool { return true })
+		s := r.loop.servo
+		if !s.holding {
+			t.Fatalf("seed %d: not holding over", seed)
+		}
+		sum2 += sq(s.holdY - osc)
+	}
+	rms := math.Sqrt(sum2 / seeds)
+	t.Logf("held frequency RMS error %.2f ppb, limit %.2f ppb", rms*1e9, limit*1e9)
+	// 16 seeds put the RMS within about ±18% (1 sd) of its expectation.
+	if ratio := rms / limit; ratio > 1.4 || ratio < 0.6 {
+		t.Errorf("held frequency RMS error %.2f ppb over %d seeds, limit %.2f ppb: ratio %.2f, want 0.6-1.4",
+			rms*1e9, seeds, limit*1e9, ratio)
+	}
+}
