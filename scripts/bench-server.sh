@@ -15,6 +15,12 @@
 # so that is how much later than it says the reply left. gnomon serves the
 # host clock for this (--sim-serve-host-clock), as chronyd -x does, so the
 # figure is the serving path's and not the simulated servo's error.
+# Last, the offset a client sees (OFFSET_RATES, OFFSET_STEP): a chronyd
+# client for each server (-x, kernel timestamps, 16 polls/s, on the
+# generator's CPU) logs its measurements while the generator loads that
+# server at each rate (0: idle) in turn; the offsets of each window, against
+# this machine's clock which both servers serve, are printed as mean, RMS and
+# worst (µs). OFFSET_STEP=0 leaves this out.
 # HOG=1 runs a CPU hog (a shell busy loop) on the generator's core for the
 # whole run: the tail latencies under outside load.
 #
@@ -33,6 +39,8 @@ CHRONY_PORT=${CHRONY_PORT:-11123}
 GNOMON_PORT=${GNOMON_PORT:-11124}
 PEERS=${GNOMON_PEERS:-/opt/gnomon-peers}
 CHRONYD=${CHRONYD:-$PEERS/chrony/usr/sbin/chronyd}
+OFFSET_RATES=${OFFSET_RATES:-0 50000 100000} # requests/s beside the client (0: idle)
+OFFSET_STEP=${OFFSET_STEP:-20} # seconds per offset window (0: no offset table)
 OUT=${OUT:-} # keep the raw JSON lines here if set
 
 [ -x "$CHRONYD" ] || { echo "bench-server: $CHRONYD missing: run scripts/install-test-deps.sh" >&2; exit 1; }
@@ -204,7 +212,48 @@ fi
 load chronyd "$CHRONY_PORT" "$chrony_pid" -ceiling -duration "$CEILING"
 load gnomon "$GNOMON_PORT" "$gnomon_pid" -ceiling -duration "$CEILING"
 
+# The client-side offsets: one chronyd client per server, both polling
+# all along; the windows are told apart by their wall-clock times.
+offsets=()
+if ((OFFSET_STEP > 0)); then
+  for name in chronyd gnomon; do
+    port=$CHRONY_PORT
+    [ "$name" = gnomon ] && port=$GNOMON_PORT
+    mkdir -p "$work/client-$name"
+    cat >"$work/client-$name/chrony.conf" <<CONF
+server 127.0.0.1 port $port iburst minpoll -4 maxpoll -4
+port 0
+cmdport 0
+pidfile $work/client-$name/chronyd.pid
+driftfile $work/client-$name/drift
+logdir $work/client-$name
+log measurements
+CONF
+    taskset -c "$LOAD_CPU" "$CHRONYD" -x -d -u root -f "$work/client-$name/chrony.conf" >"$work/client-$name/out.log" 2>&1 &
+    pids+=("$!")
+  done
+  sleep 5 # past the client's iburst
+  for rate in $OFFSET_RATES; do
+    for name in chronyd gnomon; do
+      port=$CHRONY_PORT pid=$chrony_pid
+      [ "$name" = gnomon ] && port=$GNOMON_PORT pid=$gnomon_pid
+      start=$(date -u +%s)
+      if ((rate > 0)); then
+        taskset -c "$LOAD_CPU" "$work/ntpload" -target "127.0.0.1:$port" -rate "$rate" -duration "${OFFSET_STEP}s" >/dev/null
+      else
+        sleep "$OFFSET_STEP"
+      fi
+      offsets+=("$name $rate $start $(date -u +%s)")
+    done
+    echo "bench-server: offsets at $rate/s done"
+  done
+fi
+
 echo "bench-server: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 "$work/ntpload" -summarize "$work/results.jsonl"
+if ((${#offsets[@]} > 0)); then
+  echo
+  printf '%s\n' "${offsets[@]}" | /usr/bin/python3 scripts/bench_offsets.py "$work"
+fi
 [ -z "$OUT" ] || cp "$work/results.jsonl" "$OUT"
