@@ -30,13 +30,57 @@ type Runner struct {
 	tempPath       string // "" no temperature sensor
 	tempFailing    bool   // the last read failed
 	tempErrors     atomic.Uint64
+	tempC          float64   // the last valid reading, °C
+	tempFit        TempFit   // the loop's fit as last copied
+	tempFitAt      time.Time // when tempFit was copied (zero: never)
+	tempView       atomic.Pointer[Temperature]
+}
+
+// TempFitPublishEvery is how often the Runner copies the loop's
+// temperature fit for other goroutines to read (the reading itself is
+// published every second).
+const TempFitPublishEvery = 30 * time.Second
+
+// Temperature is the Runner's last temperature reading and the model the
+// loop has learned from the readings.
+type Temperature struct {
+	// File is the sensor's sysfs file.
+	File string
+	// Celsius is the last valid reading, °C (0 before any); Valid says
+	// the most recent read gave it.
+	Celsius float64
+	Valid   bool
+	// ReadErrors counts the failed reads since the start.
+	ReadErrors uint64
+	// Fit is the loop's learned model (frequency error against
+	// temperature), refreshed every TempFitPublishEvery.
+	Fit TempFit
 }
 
 // SetTemperatureFile makes Run read the oscillator's temperature from the
 // sysfs thermal file at path every second and give it to the loop, which
 // learns the crystal's temperature coefficient and uses it in holdover
 // ("" reads none). Call it before Run.
-func (r *Runner) SetTemperatureFile(path string) { r.tempPath = path }
+func (r *Runner) SetTemperatureFile(path string) {
+	r.tempPath = path
+	r.tempView.Store(nil)
+	if path != "" {
+		r.tempView.Store(&Temperature{File: path})
+	}
+}
+
+// Temperature returns the last temperature reading, its read error count
+// and the learned model as the Runner last published them; ok is false
+// when no temperature file is set. Safe from any goroutine: the Runner
+// publishes a fresh copy after each read (each second) and copies the
+// loop's fit every TempFitPublishEvery.
+func (r *Runner) Temperature() (t Temperature, ok bool) {
+	p := r.tempView.Load()
+	if p == nil {
+		return Temperature{}, false
+	}
+	return *p, true
+}
 
 // TemperatureErrors counts failed temperature reads; safe from any
 // goroutine.
@@ -44,11 +88,14 @@ func (r *Runner) TemperatureErrors() uint64 { return r.tempErrors.Load() }
 
 // readTemperature reads the sensor once and passes it on; a failure is
 // counted, logged when the sensor starts and stops failing, and tells the
-// loop there is no valid reading.
-func (r *Runner) readTemperature() {
+// loop there is no valid reading. It then publishes the reading, with the
+// loop's fit copied anew when TempFitPublishEvery has passed since the
+// last copy (now is wall time).
+func (r *Runner) readTemperature(now time.Time) {
 	if r.tempPath == "" {
 		return
 	}
+	defer r.publishTemperature(now)
 	c, err := ReadTemperature(r.tempPath)
 	if err != nil {
 		r.tempErrors.Add(1)
@@ -63,7 +110,17 @@ func (r *Runner) readTemperature() {
 		r.log.Info("temperature read again", "file", r.tempPath, "celsius", c, "errors", r.tempErrors.Load())
 	}
 	r.tempFailing = false
+	r.tempC = c
 	r.loop.SetTemperature(c, true)
+}
+
+// publishTemperature stores the current reading for Temperature.
+func (r *Runner) publishTemperature(now time.Time) {
+	if r.tempFitAt.IsZero() || now.Sub(r.tempFitAt) >= TempFitPublishEvery || now.Before(r.tempFitAt) {
+		r.tempFit, r.tempFitAt = r.loop.TempFit(), now
+	}
+	r.tempView.Store(&Temperature{File: r.tempPath, Celsius: r.tempC, Valid: !r.tempFailing,
+		ReadErrors: r.tempErrors.Load(), Fit: r.tempFit})
 }
 
 // NewRunner returns a runner feeding the samples that sel selects into
@@ -186,7 +243,7 @@ func (r *Runner) Run(ctx context.Context, samples <-chan source.Sample) error {
 			}
 			r.publishSources()
 		case <-tick.C:
-			r.readTemperature()
+			r.readTemperature(time.Now())
 			now := loop.clk.Now()
 			r.sel.Slewed(loop.TakeSlewed(now))
 			r.sel.Tick(now)

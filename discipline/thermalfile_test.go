@@ -95,12 +95,16 @@ func TestRunnerTemperatureErrors(t *testing.T) {
 	r := NewRunner(loop, sel, "", log)
 	p := filepath.Join(t.TempDir(), "temp")
 	r.SetTemperatureFile(p)
-	r.readTemperature()
-	r.readTemperature()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	r.readTemperature(t0)
+	r.readTemperature(t0.Add(time.Second))
+	if got, ok := r.Temperature(); !ok || got.Valid || got.ReadErrors != 2 || got.File != p {
+		t.Errorf("published %+v, %v after two failed reads; want not valid, 2 errors", got, ok)
+	}
 	if err := os.WriteFile(p, []byte("40000\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r.readTemperature()
+	r.readTemperature(t0.Add(2 * time.Second))
 	if n := r.TemperatureErrors(); n != 2 {
 		t.Errorf("%d errors counted, want 2", n)
 	}
@@ -109,5 +113,58 @@ func TestRunnerTemperatureErrors(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "temperature read again") {
 		t.Errorf("recovery not logged:\n%s", logs.String())
+	}
+}
+
+// TestRunnerPublishesTemperature: the Runner publishes each reading for
+// other goroutines, keeps the last valid one through a failure, and copies
+// the loop's fit only every TempFitPublishEvery.
+func TestRunnerPublishesTemperature(t *testing.T) {
+	loop, err := NewLoop(DefaultConfig(), NewSimClock(SimClockConfig{}, time.Now), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := selection.New(selection.DefaultConfig(), source.RefclockID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRunner(loop, sel, "", nil)
+	if _, ok := r.Temperature(); ok {
+		t.Error("a temperature published with no file set")
+	}
+	p := filepath.Join(t.TempDir(), "temp")
+	r.SetTemperatureFile(p)
+	if got, ok := r.Temperature(); !ok || got.Valid || got.File != p {
+		t.Errorf("before any read: %+v, %v; want the file, not valid", got, ok)
+	}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	// Missing: counted, not valid; the fit is copied now (none yet).
+	r.readTemperature(t0)
+	if got, _ := r.Temperature(); got.Valid || got.ReadErrors != 1 || got.Fit != (TempFit{}) {
+		t.Errorf("missing file: %+v; want not valid, 1 error, no fit", got)
+	}
+	if err := os.WriteFile(p, []byte("45123\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.readTemperature(t0.Add(10 * time.Second))
+	got, _ := r.Temperature()
+	if !got.Valid || got.Celsius != 45.123 || got.ReadErrors != 1 {
+		t.Errorf("after a read: %+v; want 45.123 °C, valid, 1 error", got)
+	}
+	// The loop now has models (the first lag's fit has its time constant),
+	// but the published copy waits for TempFitPublishEvery.
+	if got.Fit.LagS != 0 {
+		t.Errorf("fit copied %v after the last copy: %+v", 10*time.Second, got.Fit)
+	}
+	r.readTemperature(t0.Add(TempFitPublishEvery))
+	if got, _ := r.Temperature(); got.Fit.LagS != tempLagsS[0] || got.Fit != loop.TempFit() {
+		t.Errorf("fit after %v: %+v, want the loop's %+v", TempFitPublishEvery, got.Fit, loop.TempFit())
+	}
+	if err := os.WriteFile(p, []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.readTemperature(t0.Add(TempFitPublishEvery + time.Second))
+	if got, _ := r.Temperature(); got.Valid || got.Celsius != 45.123 || got.ReadErrors != 2 || r.TemperatureErrors() != 2 {
+		t.Errorf("after a bad read: %+v; want the last valid 45.123 °C, not valid, 2 errors", got)
 	}
 }

@@ -24,6 +24,9 @@ type Snapshot struct {
 	// Refclock is the GPS refclock's state: receiver, pulse numbering,
 	// counters; nil without a refclock.
 	Refclock *refclock.Status
+	// Temperature is the oscillator temperature sensor's last reading and
+	// the learned temperature model; nil without a sensor.
+	Temperature *discipline.Temperature
 	// Server holds the NTP server's counters.
 	Server Server
 }
@@ -97,6 +100,9 @@ type Parts struct {
 	Sources func() []selection.SourceState
 	// Refclock returns the refclock's status.
 	Refclock func() refclock.Status
+	// Temperature returns the temperature sensor's reading and model; ok
+	// false without a sensor.
+	Temperature func() (t discipline.Temperature, ok bool)
 	// Server returns the server's counters.
 	Server func() Server
 	// Upstream returns an upstream's client state; ok false for a source
@@ -143,6 +149,11 @@ func (c *Collector) Snapshot() *Snapshot {
 	if c.parts.Refclock != nil {
 		st := c.parts.Refclock()
 		s.Refclock = &st
+	}
+	if c.parts.Temperature != nil {
+		if t, ok := c.parts.Temperature(); ok {
+			s.Temperature = &t
+		}
 	}
 	if c.parts.Server != nil {
 		s.Server = c.parts.Server()

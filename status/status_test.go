@@ -67,4 +67,27 @@ func TestCollector(t *testing.T) {
 	if empty.Sync == nil || empty.Sync.Synced || empty.Sync.Stratum != 16 || empty.Sync.Leap != ntp.LeapAlarm {
 		t.Errorf("empty snapshot %+v", empty.Sync)
 	}
+	if s.Temperature != nil || empty.Temperature != nil {
+		t.Errorf("a temperature section without a sensor: %+v", s.Temperature)
+	}
+}
+
+// TestCollectorTemperature: a sensor's reading becomes the snapshot's
+// temperature section; a part that has none (no file set) gives none.
+func TestCollectorTemperature(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 10, 0, time.UTC)
+	reading := discipline.Temperature{File: "/t", Celsius: 45.123, Valid: true, ReadErrors: 3,
+		Fit: discipline.TempFit{SlopePPBPerC: 12.5, Trusted: true}}
+	have := true
+	c := NewCollector(Parts{
+		Now:         func() time.Time { return now },
+		Temperature: func() (discipline.Temperature, bool) { return reading, have },
+	}, now)
+	if s := c.Snapshot(); s.Temperature == nil || *s.Temperature != reading {
+		t.Errorf("temperature %+v, want %+v", s.Temperature, reading)
+	}
+	have = false
+	if s := c.Snapshot(); s.Temperature != nil {
+		t.Errorf("temperature %+v without a sensor", s.Temperature)
+	}
 }

@@ -23,6 +23,9 @@ type Report struct {
 	Sources []SourceRow `json:"sources"`
 	// Receiver is the GPS receiver (nil without a refclock).
 	Receiver *Receiver `json:"receiver,omitempty"`
+	// Temperature is the oscillator temperature sensor and the learned
+	// temperature model (nil without a sensor).
+	Temperature *Temperature `json:"temperature,omitempty"`
 	// Counters are the refclock's and the server's counters.
 	Counters Counters `json:"counters"`
 	// Warnings are the health conditions in force (see Health).
@@ -121,6 +124,38 @@ type Receiver struct {
 	// LastEdgeAgoS is how long ago the last PPS edge was read (-1 before
 	// any).
 	LastEdgeAgoS float64 `json:"last_edge_ago_s"`
+}
+
+// Temperature is the temperature sensor's last reading and the model of
+// the oscillator's frequency error against it that the discipline learns
+// while locked and follows in holdover.
+type Temperature struct {
+	// File is the sensor's sysfs file.
+	File string `json:"file"`
+	// Celsius is the last valid reading, °C; Valid says the most recent
+	// read gave it; ReadErrors counts failed reads.
+	Celsius    float64 `json:"celsius"`
+	Valid      bool    `json:"valid"`
+	ReadErrors uint64  `json:"read_errors"`
+	// CoefficientPPBPerC is the model's linear coefficient: how much the
+	// oscillator's frequency error (positive: the clock gains) grows per
+	// °C at ReferenceC; CoefficientSigmaPPBPerC its 1-sigma uncertainty;
+	// CurvePPBPerC2 the quadratic term.
+	CoefficientPPBPerC      float64 `json:"coefficient_ppb_per_c"`
+	CoefficientSigmaPPBPerC float64 `json:"coefficient_sigma_ppb_per_c"`
+	CurvePPBPerC2           float64 `json:"curve_ppb_per_c2"`
+	ReferenceC              float64 `json:"reference_c"`
+	// ResidualPPB is the fit's RMS residual.
+	ResidualPPB float64 `json:"residual_ppb"`
+	// Trusted says the model has the samples, temperature span and
+	// precision to be used in holdover; Samples and SpanC are those it
+	// has.
+	Trusted bool    `json:"trusted"`
+	Samples int     `json:"samples"`
+	SpanC   float64 `json:"span_c"`
+	// LagS is the time constant of the smoothing of the readings the
+	// model was fitted against, seconds.
+	LagS float64 `json:"lag_s"`
 }
 
 // Satellite is one satellite in view.
@@ -245,6 +280,14 @@ func Build(snap *status.Snapshot, h *History) Report {
 		c.NMEALines, c.TimeMessages, c.ChecksumErrors = rc.NMEA.Lines, rc.NMEA.TimeMsgs, rc.NMEA.Checksum
 		c.Noise, c.Malformed = rc.NMEA.Noise+rc.NMEA.Overlong, rc.NMEA.Malformed
 		c.Reconnects, c.OpenErrors = max(rc.Reopen.Opens, 1)-1, rc.Reopen.OpenErrors
+	}
+	if tp := snap.Temperature; tp != nil {
+		f := tp.Fit
+		r.Temperature = &Temperature{
+			File: tp.File, Celsius: tp.Celsius, Valid: tp.Valid, ReadErrors: tp.ReadErrors,
+			CoefficientPPBPerC: f.SlopePPBPerC, CoefficientSigmaPPBPerC: f.SlopeSigmaPPBPerC, CurvePPBPerC2: f.CurvePPBPerC2,
+			ReferenceC: f.RefC, ResidualPPB: f.ResidualPPB, Trusted: f.Trusted, Samples: f.Samples, SpanC: f.SpanC, LagS: f.LagS,
+		}
 	}
 	c := &r.Counters
 	c.Received, c.Served, c.KoD, c.Control = snap.Server.Received, snap.Server.Answered, snap.Server.KoD, snap.Server.Control

@@ -94,6 +94,24 @@ func WriteText(w io.Writer, r Report) error {
 			line("Receiver UTC", "%s", rv.UTC.UTC().Format(time.RFC3339))
 		}
 	}
+	if tp := r.Temperature; tp != nil {
+		b.WriteString("\n")
+		if tp.Valid {
+			line("Temperature", "%.3f °C (%d read errors)", tp.Celsius, tp.ReadErrors)
+		} else {
+			line("Temperature", "not read (%d read errors; %s)", tp.ReadErrors, tp.File)
+		}
+		state := "learning"
+		if tp.Trusted {
+			state = "trusted"
+		}
+		if tp.Samples == 0 {
+			line("Temp model", "learning (no samples yet: they are taken while locked)")
+		} else {
+			line("Temp model", "%.3f ± %.3f ppb/°C (%s; %d samples over %.1f °C, lag %.0f s)",
+				tp.CoefficientPPBPerC, tp.CoefficientSigmaPPBPerC, state, tp.Samples, tp.SpanC, tp.LagS)
+		}
+	}
 	c := r.Counters
 	b.WriteString("\n")
 	line("Pulses", "%d (%d numbered, %d unnumbered, %d rejected)", c.Pulses, c.PulsesNumbered, c.PulsesUnnumbered, c.Rejected)

@@ -286,3 +286,48 @@ func TestHealthBarePPS(t *testing.T) {
 		t.Errorf("silent port with NMEA wired: events %+v, want no_bytes", got)
 	}
 }
+
+// TestTemperatureSection: a sensor's reading and model reach the report
+// and the text; without a sensor there is neither.
+func TestTemperatureSection(t *testing.T) {
+	snap := snapAt(0, 0)
+	var b strings.Builder
+	if err := WriteText(&b, Build(snap, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if r := Build(snap, nil); r.Temperature != nil || strings.Contains(b.String(), "Temperature") {
+		t.Errorf("a temperature section without a sensor: %+v\n%s", r.Temperature, b.String())
+	}
+	snap.Temperature = &discipline.Temperature{File: "/sys/t", Celsius: 45.123, Valid: true, ReadErrors: 2,
+		Fit: discipline.TempFit{RefC: 44, SlopePPBPerC: 12.3, SlopeSigmaPPBPerC: 0.8, Samples: 90, SpanC: 3.5, Trusted: true, LagS: 120}}
+	r := Build(snap, nil)
+	if tp := r.Temperature; tp == nil || tp.Celsius != 45.123 || !tp.Valid || tp.ReadErrors != 2 || tp.CoefficientPPBPerC != 12.3 ||
+		!tp.Trusted || tp.Samples != 90 || tp.ReferenceC != 44 || tp.LagS != 120 {
+		t.Errorf("report temperature %+v", r.Temperature)
+	}
+	for _, tc := range []struct {
+		change func(*discipline.Temperature)
+		want   []string
+	}{
+		{func(*discipline.Temperature) {}, []string{
+			"Temperature     : 45.123 °C (2 read errors)\n",
+			"Temp model      : 12.300 ± 0.800 ppb/°C (trusted; 90 samples over 3.5 °C, lag 120 s)\n"}},
+		{func(tp *discipline.Temperature) { tp.Fit.Trusted = false }, []string{"ppb/°C (learning; 90 samples"}},
+		{func(tp *discipline.Temperature) { tp.Fit = discipline.TempFit{} }, []string{"Temp model      : learning (no samples yet"}},
+		{func(tp *discipline.Temperature) { tp.Valid = false }, []string{"Temperature     : not read (2 read errors; /sys/t)\n"}},
+	} {
+		tp := *snap.Temperature
+		tc.change(&tp)
+		s := *snap
+		s.Temperature = &tp
+		var b strings.Builder
+		if err := WriteText(&b, Build(&s, nil)); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("missing %q in\n%s", want, b.String())
+			}
+		}
+	}
+}

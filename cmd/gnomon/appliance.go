@@ -33,6 +33,9 @@ type appliance struct {
 	srvCfg    server.Config
 	selCfg    selection.Config
 	driftPath string
+	// tempPath is the temperature sensor's file the discipline reads each
+	// second ("": none; the hardware path's only).
+	tempPath string
 	// ref is the GPS refclock; it owns the serial and PPS devices.
 	ref *refclock.Device
 	// upstreams are the NTP servers polled beside the GPS.
@@ -88,6 +91,7 @@ func (a *appliance) run(ctx context.Context) error {
 	}
 	runner := discipline.NewRunner(loop, sel, a.driftPath, a.log.With("part", "discipline"))
 	runner.OnStep(poller.Stepped)
+	runner.SetTemperatureFile(a.tempPath)
 	if a.ppsFromNTP {
 		a.ref.SetNTPTime(func(local time.Time) (refclock.NTPTime, bool) {
 			off, bound, ok := selection.NTPTimeOf(runner.Sources(), local)
@@ -99,11 +103,12 @@ func (a *appliance) run(ctx context.Context) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	collector := status.NewCollector(status.Parts{
-		Now:      a.timeSrc.Now,
-		Sync:     loop.State,
-		Sources:  runner.Sources,
-		Refclock: a.ref.Status,
-		Server:   srv.StatusCounters,
+		Now:         a.timeSrc.Now,
+		Sync:        loop.State,
+		Sources:     runner.Sources,
+		Refclock:    a.ref.Status,
+		Temperature: runner.Temperature,
+		Server:      srv.StatusCounters,
 		Upstream: func(id source.ID) (status.Upstream, bool) {
 			for _, st := range poller.Statuses() {
 				if st.ID == id {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -174,6 +175,7 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		discCfg:     dcfg,
 		srvCfg:      cfg.ServerConfig(),
 		driftPath:   cfg.Discipline.DriftFile,
+		tempPath:    temperatureFile(cfg, log),
 		ref:         refDev,
 		afterListen: func() error { return dev.drop(log, priv) },
 		statusLevel: slog.LevelInfo,
@@ -196,6 +198,29 @@ func runHardwareWith(ctx context.Context, f *runFlags, stderr io.Writer, dev dev
 		}
 	}
 	return a.run(ctx)
+}
+
+// temperatureFile returns the temperature sensor's file for the
+// discipline ("": none): discipline.temperature_file, except that the
+// default file missing (a board or a container without the sensor) means
+// no sensor, said at info. A file the config names is kept even if it does
+// not read now: the discipline warns, keeps trying each second and says
+// when it reads again.
+func temperatureFile(cfg *config.Config, log *slog.Logger) string {
+	p := cfg.Discipline.TemperatureFile
+	if p == "" {
+		log.Info("no temperature sensor: discipline.temperature_file is empty; holdover goes without the temperature model")
+		return ""
+	}
+	c, err := discipline.ReadTemperature(p)
+	switch {
+	case err == nil:
+		log.Info("temperature sensor", "file", p, "celsius", c)
+	case cfg.Line("discipline.temperature_file") == 0 && errors.Is(err, fs.ErrNotExist):
+		log.Info("no temperature sensor: holdover goes without the temperature model", "file", p)
+		return ""
+	}
+	return p
 }
 
 // hardwareStatusEvery is the periodic status line's interval on a Pi (a

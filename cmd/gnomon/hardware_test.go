@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 	"github.com/beevik/ntp"
 
 	"github.com/gnomon-ntp/gnomon/board"
+	"github.com/gnomon-ntp/gnomon/cmd/gnomon/internal/config"
 	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/internal/simhat"
 	"github.com/gnomon-ntp/gnomon/internal/testpeer"
@@ -303,4 +305,148 @@ func startSimHat(t *testing.T, cc discipline.SimClockConfig, hc simhat.Config) (
 	hatDone := make(chan error, 1)
 	go func() { hatDone <- hat.Run(ctx) }()
 	return clk, hat, ctx, cancel, hatDone
+}
+
+// TestHardwareTemperature runs the hardware path with a temperature file
+// set in the config: the discipline reads it, and gnomon status and
+// /metrics report its 45.123 °C.
+func TestHardwareTemperature(t *testing.T) {
+	clk, hat, ctx, cancel, hatDone := startSimHat(t, discipline.SimClockConfig{
+		InitialOffset: 50 * time.Millisecond, FreqPPM: 5, Wander: 1e-9, Seed: 4,
+	}, simhat.Config{Seed: 4})
+	defer cancel()
+	dir := t.TempDir()
+	tempFile := filepath.Join(dir, "temp")
+	if err := os.WriteFile(tempFile, []byte("45123\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	socket := filepath.Join(dir, "gnomon.sock")
+	cfgPath := filepath.Join(dir, "gnomon.toml")
+	doc := fmt.Sprintf(`[board]
+serial_path = %q
+baud = 9600
+pps_device = "/dev/pps-simulated"
+
+[discipline]
+drift_file = ""
+leap_seconds_file = ""
+temperature_file = %q
+
+[server]
+listen = ["127.0.0.1:0"]
+
+[views]
+http_listen = "127.0.0.1:0"
+control_socket = %q
+
+[system]
+user = ""
+log_level = "debug"
+`, hat.SerialPath(), tempFile, socket)
+	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	dev := devices{
+		openSerial: board.OpenSerial,
+		openPPS: func(board.Hat, board.OpenOptions) (pps.Source, error) {
+			return pps.NewSim(hat.Edges(), time.Microsecond), nil
+		},
+		clock: func() (discipline.Clock, server.TimeSource, error) { return clk, simTime{clk}, nil },
+		drop:  func(*slog.Logger, privileges) error { return nil },
+	}
+	runDone, _ := startHardware(t, ctx, cfgPath, logs, dev)
+	m := httpRE.FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no HTTP address logged\n%s", logs)
+	}
+	var status, metrics string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var out, errb strings.Builder
+		if statusCmd([]string{"--control-socket", socket}, &out, &errb) != 0 {
+			t.Fatalf("gnomon status: %s", errb.String())
+		}
+		status = out.String()
+		metrics = scrape(t, m[1])
+		if strings.Contains(status, "Temperature     : 45.123 °C") {
+			break
+		}
+		select {
+		case err := <-runDone:
+			t.Fatalf("run ended: %v\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no temperature in gnomon status within 10 s:\n%s\n%s", status, logs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("gnomon status:\n%s", status)
+	for _, want := range []string{"\ngnomon_temperature_celsius 45.123\n", "\ngnomon_temperature_read_errors_total 0\n",
+		"\ngnomon_temperature_model_trusted 0\n", "\ngnomon_temperature_coefficient_ppb_per_celsius "} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, metrics)
+		}
+	}
+	if !strings.Contains(status, "Temp model      : learning") {
+		t.Errorf("gnomon status shows no learning model:\n%s", status)
+	}
+	if !strings.Contains(logs.String(), `msg="temperature sensor" file=`+tempFile+` celsius=45.123`) {
+		t.Errorf("the sensor is not logged at start:\n%s", logs)
+	}
+	cancel()
+	waitRunEnd(t, runDone, logs)
+	<-hatDone
+}
+
+// scrape returns the text of http://addr/metrics.
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestTemperatureFileChoice: a missing default sensor file means no
+// sensor, said at info; a file the config names is kept even when it does
+// not read (the discipline keeps trying); "" is none.
+func TestTemperatureFileChoice(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	for _, tc := range []struct {
+		name, doc string
+		override  *string
+		want      string
+		log       string
+	}{
+		{"default missing", "", &missing, "", `level=INFO msg="no temperature sensor: holdover goes without the temperature model" file=` + missing},
+		{"named missing", fmt.Sprintf("[discipline]\ntemperature_file = %q\n", missing), nil, missing, ""},
+		{"empty", "[discipline]\ntemperature_file = \"\"\n", nil, "", `msg="no temperature sensor: discipline.temperature_file is empty`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Parse("t.toml", []byte("[board]\nhat = \"adafruit\"\n"+tc.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.override != nil {
+				// The default path, as on a board without the sensor.
+				c.Discipline.TemperatureFile = *tc.override
+			}
+			var logs strings.Builder
+			got := temperatureFile(c, slog.New(slog.NewTextHandler(&logs, nil)))
+			if got != tc.want || !strings.Contains(logs.String(), tc.log) {
+				t.Errorf("temperatureFile = %q, log %q; want %q, log with %q", got, logs.String(), tc.want, tc.log)
+			}
+			if strings.Contains(logs.String(), "WARN") {
+				t.Errorf("warned at start: %s", logs.String())
+			}
+		})
+	}
 }

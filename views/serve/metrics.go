@@ -43,6 +43,11 @@ var (
 	mNMEA     = desc("nmea_lines_total", "NMEA lines read, by fate.", "result")
 	mReopen   = desc("serial_reconnects_total", "Serial port reopens after the first open.")
 
+	mTempC      = desc("temperature_celsius", "Oscillator temperature sensor's reading, °C (absent while the sensor does not read).")
+	mTempErrs   = desc("temperature_read_errors_total", "Failed reads of the temperature sensor.")
+	mTempCoef   = desc("temperature_coefficient_ppb_per_celsius", "Learned linear temperature coefficient of the oscillator's frequency error, ppb per °C (positive: gains more as it warms).")
+	mTempTrusts = desc("temperature_model_trusted", "1 while the learned temperature model is trusted for holdover.")
+
 	mReceived = desc("ntp_datagrams_received_total", "NTP datagrams read.")
 	mServed   = desc("ntp_requests_served_total", "NTP requests answered, by kind.", "kind")
 	mDropped  = desc("ntp_requests_dropped_total", "NTP requests not answered, by reason.", "reason")
@@ -57,6 +62,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mOffset, mFreq, mResidual, mEstErr, mRootDisp, mRootDelay, mStratum, mLeap,
 		mSynced, mLastUpd, mRefused, mUptime, mReach, mSrcOffset, mSrcDelay, mSrcJitter, mSrcState, mSrcSamp,
 		mFix, mValid, mSatsUsed, mSatsView, mHDOP, mPPSLock, mPulses, mNMEA, mReopen,
+		mTempC, mTempErrs, mTempCoef, mTempTrusts,
 		mReceived, mServed, mDropped, mLimited, mFault} {
 		ch <- d
 	}
@@ -104,6 +110,14 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(mSatsView, float64(rv.SatsInView))
 		gauge(mHDOP, rv.HDOP)
 		gauge(mPPSLock, b2f(rv.Locked))
+	}
+	if tp := r.Temperature; tp != nil {
+		if tp.Valid {
+			gauge(mTempC, tp.Celsius)
+		}
+		counter(mTempErrs, tp.ReadErrors)
+		gauge(mTempCoef, tp.CoefficientPPBPerC)
+		gauge(mTempTrusts, b2f(tp.Trusted))
 	}
 	k := r.Counters
 	counter(mPulses, k.PulsesNumbered, "numbered")

@@ -127,6 +127,12 @@ type Discipline struct {
 	// LeapSecondsFile is an IERS/NIST leap-seconds.list (tzdata ships one);
 	// NMEA carries no leap second warning. Empty disables leap seconds.
 	LeapSecondsFile string `toml:"leap_seconds_file"`
+	// TemperatureFile is the sysfs thermal file of the temperature sensor
+	// nearest the crystal (millidegrees Celsius): the discipline learns
+	// the crystal's temperature coefficient against it and uses it in
+	// holdover. Empty disables it; left at the default, a board without
+	// the file runs without it.
+	TemperatureFile string `toml:"temperature_file"`
 }
 
 // Server is the [server] section, mapped to server.Config by
@@ -189,6 +195,7 @@ func Default() *Config {
 			StepThreshold:   discipline.DefaultConfig().StepThreshold,
 			MaxStep:         discipline.DefaultConfig().MaxStep,
 			LeapSecondsFile: DefaultLeapFile,
+			TemperatureFile: discipline.DefaultTemperatureFile,
 		},
 		NTP: NTP{RefclockHoldover: selection.DefaultRefclockHoldover},
 		Server: Server{

@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/gnomon-ntp/gnomon/board"
+	"github.com/gnomon-ntp/gnomon/discipline"
 	"github.com/gnomon-ntp/gnomon/refclock"
 	"github.com/gnomon-ntp/gnomon/selection"
 	"github.com/gnomon-ntp/gnomon/server"
@@ -77,6 +78,32 @@ func TestDefaultsWhenLeftOut(t *testing.T) {
 	}
 }
 
+// TestTemperatureFileKey: discipline.temperature_file defaults to the SoC
+// sensor, takes an absolute path at its line, and "" disables it.
+func TestTemperatureFileKey(t *testing.T) {
+	c, err := Parse("t.toml", []byte("[board]\nhat = \"adafruit\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Discipline.TemperatureFile != discipline.DefaultTemperatureFile || c.Line("discipline.temperature_file") != 0 {
+		t.Errorf("left out: %q at line %d, want the default, set by no line", c.Discipline.TemperatureFile, c.Line("discipline.temperature_file"))
+	}
+	c, err = Parse("t.toml", []byte("[board]\nhat = \"adafruit\"\n[discipline]\ntemperature_file = \"/sys/class/thermal/thermal_zone1/temp\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Discipline.TemperatureFile != "/sys/class/thermal/thermal_zone1/temp" || c.Line("discipline.temperature_file") != 4 {
+		t.Errorf("set: %q at line %d", c.Discipline.TemperatureFile, c.Line("discipline.temperature_file"))
+	}
+	c, err = Parse("t.toml", []byte("[board]\nhat = \"adafruit\"\n[discipline]\ntemperature_file = \"\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Discipline.TemperatureFile != "" {
+		t.Errorf("empty: %q, want disabled", c.Discipline.TemperatureFile)
+	}
+}
+
 // fieldErr parses doc and returns its single *Error.
 func fieldErrs(t *testing.T, doc string) []*Error {
 	t.Helper()
@@ -122,6 +149,7 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		{"bad burst", "[board]\nhat = \"adafruit\"\n[server]\nrate_burst = 0\n", 4, "server.rate_burst", "not in [1, 65536]"},
 		{"bad level", "[board]\nhat = \"adafruit\"\n[system]\nlog_level = \"loud\"\n", 4, "system.log_level", "not one of"},
 		{"relative drift", "[board]\nhat = \"adafruit\"\n[discipline]\ndrift_file = \"drift\"\n", 4, "discipline.drift_file", "absolute"},
+		{"relative temperature", "[board]\nhat = \"adafruit\"\n[discipline]\n\ntemperature_file = \"sys/temp\"\n", 5, "discipline.temperature_file", "not an absolute path"},
 		{"syntax", "[board]\nhat = \"adafruit\"\nbaud = = 3\n", 3, "", "expected value"},
 		{"no hat needs serial", "[board]\nbaud = 9600\npps_device = \"/dev/pps0\"\n", 0, "board.serial_path", "required"},
 		{"bare PPS without upstreams", "[board]\nhat = \"uputronics\"\nserial_path = \"none\"\n", 3, "board.serial_path", "needs [ntp] servers or pools"},

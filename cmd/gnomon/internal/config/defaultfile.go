@@ -51,6 +51,7 @@ func entries() []entry {
 		{"discipline.step_threshold", "duration", "the first lock steps the clock beyond this offset, else slews", qd(d.Discipline.StepThreshold), ""},
 		{"discipline.max_step", "duration", "once synchronised, a reference further off is refused and alarmed", qd(d.Discipline.MaxStep), ""},
 		{"discipline.leap_seconds_file", "absolute path", "IERS/NIST leap-seconds.list; empty disables leap seconds", q(d.Discipline.LeapSecondsFile), ""},
+		{"discipline.temperature_file", "absolute path", "sysfs temperature sensor (millidegrees Celsius) holdover's temperature model is learned against; empty disables it; a board without the default file runs without it", q(d.Discipline.TemperatureFile), ""},
 		{"server.listen", "list of host:port", "UDP addresses NTP is served on", list(d.Server.Listen), ""},
 		{"server.rate_interval", "duration", `per client address, once its burst is spent; "0s" turns limiting off`, qd(d.Server.RateInterval), ""},
 		{"server.rate_burst", "requests", "how many requests a client address may send back to back", fmt.Sprint(d.Server.RateBurst), ""},

@@ -27,7 +27,7 @@ type key struct {
 // keys maps the file's keys to the package fields they set (the mapping
 // itself is BoardConfig, RefclockConfig, DisciplineConfig and
 // ServerConfig). The packages own every bound and default; the file layer
-// only names the line. Keys of no package (drift and leap seconds files,
+// only names the line. Keys of no package (drift, leap seconds and temperature files,
 // [system]) are checked by Validate itself.
 var keys = []key{
 	{"board.hat", "board", "Hat", false},
@@ -123,6 +123,9 @@ func (c *Config) Validate() error {
 	}
 	if d.LeapSecondsFile != "" && !filepath.IsAbs(d.LeapSecondsFile) {
 		bad("discipline.leap_seconds_file", "%q is not an absolute path (empty disables leap seconds)", d.LeapSecondsFile)
+	}
+	if d.TemperatureFile != "" && !filepath.IsAbs(d.TemperatureFile) {
+		bad("discipline.temperature_file", "%q is not an absolute path (empty disables the temperature sensor)", d.TemperatureFile)
 	}
 	s := c.System
 	if s.Group != "" && s.User == "" {

@@ -14,7 +14,7 @@ import (
 )
 
 // fileOnly are the keys no package's Config holds; Validate checks them.
-var fileOnly = []string{"discipline.drift_file", "discipline.leap_seconds_file", "ntp.servers", "ntp.pools"}
+var fileOnly = []string{"discipline.drift_file", "discipline.leap_seconds_file", "discipline.temperature_file", "ntp.servers", "ntp.pools"}
 
 // TestKeysTable: every key of the package sections is in keys (or checked
 // by the file layer), and every row names a real key and a real field of
