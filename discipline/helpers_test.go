@@ -30,13 +30,20 @@ func refclockIn(s source.Sample) (source.Sample, source.Identity) {
 	return s, source.Identity{Peer: s.Source, Kind: s.Kind, Stratum: s.Stratum + 1, RefID: s.RefID}
 }
 
-// runLoop runs loop behind a selection with the refclock as its only
-// source, as the appliance does.
-func runLoop(t *testing.T, ctx context.Context, loop *Loop, samples <-chan source.Sample, driftPath string, log *slog.Logger) error {
+// newRunner returns a runner for loop behind a selection with the refclock
+// as its only source, as the appliance has.
+func newRunner(t *testing.T, loop *Loop, driftPath string, log *slog.Logger) *Runner {
 	t.Helper()
 	sel, err := selection.New(selection.DefaultConfig(), source.RefclockID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewRunner(loop, sel, driftPath, log).Run(ctx, samples)
+	return NewRunner(loop, sel, driftPath, log)
+}
+
+// runLoop runs loop behind a selection with the refclock as its only
+// source, as the appliance does.
+func runLoop(t *testing.T, ctx context.Context, loop *Loop, samples <-chan source.Sample, driftPath string, log *slog.Logger) error {
+	t.Helper()
+	return newRunner(t, loop, driftPath, log).Run(ctx, samples)
 }

@@ -27,9 +27,9 @@ type Runner struct {
 	driftPath      string
 	log            *slog.Logger
 	sources        atomic.Pointer[[]selection.SourceState]
-	tempPath       string // "" no temperature sensor
-	tempFailing    bool   // the last read failed
-	tempErrors     atomic.Uint64
+	tempPath       string    // "" no temperature sensor
+	tempFailing    bool      // the last read failed
+	tempErrors     uint64    // failed reads since the start
 	tempC          float64   // the last valid reading, °C
 	tempFit        TempFit   // the loop's fit as last copied
 	tempFitAt      time.Time // when tempFit was copied (zero: never)
@@ -82,10 +82,6 @@ func (r *Runner) Temperature() (t Temperature, ok bool) {
 	return *p, true
 }
 
-// TemperatureErrors counts failed temperature reads; safe from any
-// goroutine.
-func (r *Runner) TemperatureErrors() uint64 { return r.tempErrors.Load() }
-
 // readTemperature reads the sensor once and passes it on; a failure is
 // counted, logged when the sensor starts and stops failing, and tells the
 // loop there is no valid reading. It then publishes the reading, with the
@@ -98,7 +94,7 @@ func (r *Runner) readTemperature(now time.Time) {
 	defer r.publishTemperature(now)
 	c, err := ReadTemperature(r.tempPath)
 	if err != nil {
-		r.tempErrors.Add(1)
+		r.tempErrors++
 		if !r.tempFailing {
 			r.log.Warn("temperature not read: holdover goes without the temperature model", "file", r.tempPath, "err", err)
 		}
@@ -107,7 +103,7 @@ func (r *Runner) readTemperature(now time.Time) {
 		return
 	}
 	if r.tempFailing {
-		r.log.Info("temperature read again", "file", r.tempPath, "celsius", c, "errors", r.tempErrors.Load())
+		r.log.Info("temperature read again", "file", r.tempPath, "celsius", c, "errors", r.tempErrors)
 	}
 	r.tempFailing = false
 	r.tempC = c
@@ -120,7 +116,7 @@ func (r *Runner) publishTemperature(now time.Time) {
 		r.tempFit, r.tempFitAt = r.loop.TempFit(), now
 	}
 	r.tempView.Store(&Temperature{File: r.tempPath, Celsius: r.tempC, Valid: !r.tempFailing,
-		ReadErrors: r.tempErrors.Load(), Fit: r.tempFit})
+		ReadErrors: r.tempErrors, Fit: r.tempFit})
 }
 
 // NewRunner returns a runner feeding the samples that sel selects into

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/gnomon-ntp/gnomon/internal/safefile"
-	"github.com/gnomon-ntp/gnomon/selection"
-	"github.com/gnomon-ntp/gnomon/source"
 )
 
 func TestParseMilliCelsius(t *testing.T) {
@@ -88,11 +86,7 @@ func TestRunnerTemperatureErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel, err := selection.New(selection.DefaultConfig(), source.RefclockID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := NewRunner(loop, sel, "", log)
+	r := newRunner(t, loop, "", log)
 	p := filepath.Join(t.TempDir(), "temp")
 	r.SetTemperatureFile(p)
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -105,8 +99,8 @@ func TestRunnerTemperatureErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.readTemperature(t0.Add(2 * time.Second))
-	if n := r.TemperatureErrors(); n != 2 {
-		t.Errorf("%d errors counted, want 2", n)
+	if got, _ := r.Temperature(); got.ReadErrors != 2 {
+		t.Errorf("%d errors counted, want 2", got.ReadErrors)
 	}
 	if got := strings.Count(logs.String(), "temperature not read"); got != 1 {
 		t.Errorf("failure logged %d times:\n%s", got, logs.String())
@@ -124,11 +118,7 @@ func TestRunnerPublishesTemperature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel, err := selection.New(selection.DefaultConfig(), source.RefclockID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := NewRunner(loop, sel, "", nil)
+	r := newRunner(t, loop, "", nil)
 	if _, ok := r.Temperature(); ok {
 		t.Error("a temperature published with no file set")
 	}
@@ -164,7 +154,7 @@ func TestRunnerPublishesTemperature(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.readTemperature(t0.Add(TempFitPublishEvery + time.Second))
-	if got, _ := r.Temperature(); got.Valid || got.Celsius != 45.123 || got.ReadErrors != 2 || r.TemperatureErrors() != 2 {
+	if got, _ := r.Temperature(); got.Valid || got.Celsius != 45.123 || got.ReadErrors != 2 {
 		t.Errorf("after a bad read: %+v; want the last valid 45.123 °C, not valid, 2 errors", got)
 	}
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"flag"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,17 +152,9 @@ func TestStatusNoDaemon(t *testing.T) {
 // the Prometheus text parser.
 func TestMetricsScrape(t *testing.T) {
 	_, _, addr := startViewsSim(t)
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := scrape(t, addr)
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("parse: %v\n%s", err, body)
 	}
